@@ -1,0 +1,121 @@
+/*
+ * main.c: the command line of lumu-edl (contract section 2).  Called as
+ * lumu-to-paloalto, it is the seed script's command line instead.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "ioc.h"
+#include "log.h"
+#include "util.h"
+
+#define LUMU_EDL_VERSION	"0.1.0"
+
+static void __attribute__((__noreturn__))
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: lumu-edl [-v...] [-c FILE]\n"
+	    "       lumu-edl -n[n] [-c FILE]\n"
+	    "       lumu-edl --once [--export DIR] [-c FILE]\n"
+	    "       lumu-edl --version | -h\n"
+	    "\n"
+	    "  -c FILE        configuration (default ./feeds.conf, else\n"
+	    "                 /etc/lumu-edl/feeds.conf)\n"
+	    "  -n             check the configuration and exit; -nn also\n"
+	    "                 prints it with every default filled in\n"
+	    "  -v             more verbose logging (repeat for debug)\n"
+	    "  --once         one full sync, print a summary per feed, exit\n"
+	    "  --export DIR   with --once: write every feed to DIR/NAME\n");
+	exit(code);
+}
+
+/* Parses the configuration, printing errors and warnings to stderr. */
+static struct conf *
+load_conf(const char *path)
+{
+	struct buf	 errs = { 0 }, warns = { 0 };
+	struct conf	*conf;
+
+	conf = conf_parse(path, &errs, &warns);
+	if (warns.len > 0)
+		fputs(warns.data, stderr);
+	if (errs.len > 0)
+		fputs(errs.data, stderr);
+	buf_free(&errs);
+	buf_free(&warns);
+	return (conf);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "once", no_argument, NULL, 'O' },
+		{ "export", required_argument, NULL, 'E' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = NULL, *export_dir = NULL, *prog;
+	struct conf	*conf;
+	int		 ch, check = 0, verbose = 1, once = 0, rc;
+
+	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(prog, "lumu-to-paloalto") == 0) {
+		fprintf(stderr, "lumu-to-paloalto: pushing to PAN-OS is not "
+		    "available in this release of lumu-edl\n");
+		return (2);
+	}
+	while ((ch = getopt_long(argc, argv, "c:hnv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check++;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'O':
+			once = 1;
+			break;
+		case 'E':
+			export_dir = optarg;
+			break;
+		case 'V':
+			printf("lumu-edl %s\n", LUMU_EDL_VERSION);
+			return (0);
+		case 'h':
+			usage(0);
+		default:
+			usage(1);
+		}
+	}
+	if (argc != optind || (export_dir != NULL && !once) ||
+	    (check && once))
+		usage(1);
+	log_init("lumu-edl", verbose);
+	if (ioc_init() == -1)
+		fatalx("cannot load the Public Suffix List");
+	if (path == NULL)
+		path = conf_default_path();
+	if ((conf = load_conf(path)) == NULL)
+		return (1);
+	if (check) {
+		printf("configuration OK\n");
+		if (check > 1)
+			conf_dump(conf, stdout);
+		conf_free(conf);
+		ioc_cleanup();
+		return (0);
+	}
+	rc = once ? daemon_once(conf, export_dir) : daemon_run(conf);
+	ioc_cleanup();
+	return (rc);
+}

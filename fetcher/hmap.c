@@ -1,0 +1,123 @@
+/*
+ * hmap.c: open-addressing hash map with borrowed string keys.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+
+/* FNV-1a, 64 bits: short keys, no adversary can grow a bucket unbounded
+ * because probing is linear over a table kept under 3/4 full. */
+uint64_t
+hmap_hash(const char *s, size_t len)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (h);
+}
+
+/* Finds the slot holding key, or the empty slot where it would go. */
+static size_t
+find_slot(const struct hmap *m, const char *key, size_t len, uint64_t h)
+{
+	size_t	mask = m->cap - 1, i = (size_t)h & mask;
+
+	while (m->slots[i].key != NULL) {
+		if (m->slots[i].hash == h && m->slots[i].keylen == len &&
+		    memcmp(m->slots[i].key, key, len) == 0)
+			break;
+		i = (i + 1) & mask;
+	}
+	return (i);
+}
+
+void *
+hmap_get(const struct hmap *m, const char *key, size_t len)
+{
+	size_t	i;
+
+	if (m->cap == 0)
+		return (NULL);
+	i = find_slot(m, key, len, hmap_hash(key, len));
+	return (m->slots[i].key != NULL ? m->slots[i].val : NULL);
+}
+
+/* Rehashes into a table of newcap slots. */
+static int
+grow(struct hmap *m, size_t newcap)
+{
+	struct hmap	 nm = { 0 };
+	size_t		 i, j;
+
+	if ((nm.slots = calloc(newcap, sizeof(*nm.slots))) == NULL)
+		return (-1);
+	nm.cap = newcap;
+	for (i = 0; i < m->cap; i++) {
+		if (m->slots[i].key == NULL)
+			continue;
+		j = find_slot(&nm, m->slots[i].key, m->slots[i].keylen,
+		    m->slots[i].hash);
+		nm.slots[j] = m->slots[i];
+	}
+	nm.n = m->n;
+	free(m->slots);
+	*m = nm;
+	return (0);
+}
+
+int
+hmap_put(struct hmap *m, const char *key, size_t len, void *val)
+{
+	uint64_t	h = hmap_hash(key, len);
+	size_t		i;
+
+	if ((m->n + 1) * 4 > m->cap * 3 &&
+	    grow(m, m->cap ? m->cap * 2 : 16) == -1)
+		return (-1);
+	i = find_slot(m, key, len, h);
+	if (m->slots[i].key == NULL)
+		m->n++;
+	m->slots[i].hash = h;
+	m->slots[i].key = key;
+	m->slots[i].keylen = len;
+	m->slots[i].val = val;
+	return (0);
+}
+
+void *
+hmap_del(struct hmap *m, const char *key, size_t len)
+{
+	size_t	 mask, i, j, home;
+	void	*val;
+
+	if (m->cap == 0)
+		return (NULL);
+	mask = m->cap - 1;
+	i = find_slot(m, key, len, hmap_hash(key, len));
+	if (m->slots[i].key == NULL)
+		return (NULL);
+	val = m->slots[i].val;
+	/* Backward shift: pull later entries of the run into the hole. */
+	for (j = (i + 1) & mask; m->slots[j].key != NULL; j = (j + 1) & mask) {
+		home = (size_t)m->slots[j].hash & mask;
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			m->slots[i] = m->slots[j];
+			i = j;
+		}
+	}
+	memset(&m->slots[i], 0, sizeof(m->slots[i]));
+	m->n--;
+	return (val);
+}
+
+void
+hmap_free(struct hmap *m)
+{
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,119 @@
+/*
+ * store.h: what the fetcher knows.  Incidents by id, and for each
+ * canonical indicator the incidents that name it.  The store is owned by
+ * the event loop; feed/ reads it to select and render, never writes it.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ioc.h"
+
+enum inc_status {
+	INC_UNKNOWN = 0,
+	INC_OPEN,
+	INC_MUTED,
+	INC_CLOSED
+};
+
+#define LUMU_MAX_TYPES	16	/* adversary types kept per incident */
+#define LUMU_MAX_ADV	64	/* indicators kept per incident */
+#define STORE_MAX_TYPES	64	/* distinct type names (bits of a mask) */
+
+/*
+ * A decoded incident.  The strings are borrowed (from a cJSON tree, say)
+ * and only need to live for the call that receives it.
+ */
+struct lumu_incident {
+	const char	*id;
+	int64_t		 timestamp;	/* ms since the epoch; -1 if absent */
+	int64_t		 status_ts;
+	int64_t		 last_contact;
+	enum inc_status	 status;
+	const char	*types[LUMU_MAX_TYPES];
+	size_t		 ntypes;
+	const char	*adversaries[LUMU_MAX_ADV];
+	size_t		 nadv;
+};
+
+struct store_indicator;
+
+struct store_incident {
+	char			 *id;
+	int64_t			  timestamp;
+	int64_t			  status_ts;
+	int64_t			  last_contact;
+	enum inc_status		  status;
+	uint64_t		  types;	/* bits from store_type_bit() */
+	struct store_indicator	**inds;		/* adversaries + triggers */
+	size_t			  ninds;
+	size_t			  ntriggers;	/* the last ntriggers of inds */
+	size_t			  slot;		/* index in the store's array */
+};
+
+/* One canonical indicator: the compact part of a struct ioc. */
+struct store_indicator {
+	char			 *value;	/* canonical, or escaped raw */
+	uint16_t		  len;
+	uint8_t			  kind;		/* enum ioc_kind */
+	uint8_t			  reason;	/* enum ioc_reason at parse */
+	uint8_t			  host_family;	/* URL with an IPv4 host: 4 */
+	uint8_t			  host_only;	/* URL "host/" */
+	uint16_t		  hostlen;	/* URL: host part of value */
+	uint8_t			  addr[16];
+	size_t			  slot;		/* index in the store's array */
+	struct store_incident	**incs;
+	size_t			  ninc;
+	size_t			  cap;
+};
+
+struct store;
+
+struct store	*store_new(void);
+void		 store_free(struct store *);
+
+/*
+ * Inserts an incident or replaces the one with the same id (its old
+ * indicators are released).  Values are classified through ioc_parse().
+ * Returns 0, or -1 on allocation failure (the store is unchanged).
+ */
+int		 store_upsert(struct store *, const struct lumu_incident *);
+/* Replaces the threat-trigger indicators of an incident; -1 if unknown. */
+int		 store_set_triggers(struct store *, const char *id,
+		    const char *const *values, size_t n);
+/* Removes incidents whose last contact is before cutoff; returns count. */
+size_t		 store_expire(struct store *, int64_t cutoff_ms);
+/* Copies into dst the incidents of src that dst lacks (resync repair). */
+int		 store_merge_missing(struct store *dst, const struct store *src,
+		    int64_t cutoff_ms);
+/*
+ * Inserts (or replaces) an incident whose indicators are classified
+ * already: from a state file or another store.  proto gives the id,
+ * times, status, type mask (bits index typenames, STORE_MAX_TYPES
+ * entries, NULL where unused) and ntriggers; inds need only their
+ * compact fields.  -1 on allocation failure.
+ */
+int		 store_restore(struct store *, const struct store_incident *proto,
+		    const char *const *typenames,
+		    const struct store_indicator *const *inds, size_t ninds);
+/* Type names by bit, STORE_MAX_TYPES entries, NULL where unused. */
+const char *const *store_type_names(const struct store *);
+struct store_incident *store_incident_find(const struct store *,
+		    const char *id);
+
+size_t		 store_nincidents(const struct store *);
+size_t		 store_nindicators(const struct store *);
+/* Indicators by index, 0 .. store_nindicators()-1, in no set order. */
+const struct store_indicator *store_indicator_at(const struct store *,
+		    size_t);
+/* Incidents by index, 0 .. store_nincidents()-1, in no set order. */
+const struct store_incident *store_incident_at(const struct store *, size_t);
+
+/* The mask bit of an adversary type name (case-insensitive); 0: unseen. */
+uint64_t	 store_type_bit(const struct store *, const char *name);
+/* The name of a mask bit (0..STORE_MAX_TYPES-1), or NULL. */
+const char	*store_type_name(const struct store *, int bit);
+
+#endif
