@@ -416,7 +416,7 @@ set_aside(const char *path, const char *why)
 	char	aside[PATH_MAX];
 
 	snprintf(aside, sizeof(aside), "%s.bad-%lld", path,
-	    (long long)time(NULL));
+	    (long long)time_now_ms());
 	if (rename(path, aside) == -1)
 		log_warn("state: %s is damaged (%s) and cannot be moved", path,
 		    why);

@@ -30,8 +30,8 @@ int	state_save(const char *dir, const struct store *, const struct site *,
  * Loads the state file into a new store (returned in *stp) and publishes
  * the saved snapshots into site's feeds of the same name and type.
  * Returns 0, 1 when there is no state file, or -1 when it is damaged:
- * then it is renamed aside ("state.bad-TIME"), the reason is logged, and
- * nothing is loaded.
+ * then it is renamed aside ("state.bad-MS", MS the time in milliseconds),
+ * the reason is logged, and nothing is loaded.
  */
 int	state_load(const char *dir, struct store **stp, struct site *,
 	    struct state_meta *);
