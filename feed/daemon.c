@@ -251,7 +251,7 @@ on_error(void *arg, const char *msg)
 {
 	struct daemon	*d = arg;
 
-	log_warnx("lumu: %s", msg);
+	/* lumu.c has logged it already. */
 	note_sync(d, msg);
 	if (d->once) {
 		d->rc = 1;
