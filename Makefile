@@ -8,7 +8,7 @@ BINDIR		?= $(PREFIX)/bin
 SBINDIR		?= $(PREFIX)/sbin
 MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
-UNITDIR		?= /lib/systemd/system
+UNITDIR		?= $(PREFIX)/lib/systemd/system
 PKG_CONFIG	?= pkg-config
 CC		?= cc
 CFLAGS		?= -O2 -g
@@ -118,26 +118,39 @@ fuzz: fuzz-build
 deps:
 	@tests/deps.sh --bench
 
+# Units get the installed paths; feeds.conf (never overwritten) is 0644
+# because the dynamic user must read it: secrets go in credentials.
+UNITS		= systemd/lumu-edl.service systemd/lumu-to-paloalto.service \
+		  systemd/lumu-to-paloalto.timer
+MANPAGES	= man/lumu-to-paloalto.1 man/feeds.conf.5 man/lumu-edl.8
+UNIT_SED	= -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+		  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: all
-	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/lumu-edl $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/lumu-edl $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 755 $(BUILD)/$(PROG) $(DESTDIR)$(SBINDIR)/$(PROG)
 	ln -sf $(SBINDIR)/$(PROG) $(DESTDIR)$(BINDIR)/lumu-to-paloalto
-	$(INSTALL) -m 644 systemd/lumu-edl.service $(DESTDIR)$(UNITDIR)/
+	@for u in $(UNITS); do \
+	    t=$(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	    sed $(UNIT_SED) $$u >$$t.tmp && chmod 644 $$t.tmp && \
+	    mv -f $$t.tmp $$t || exit 1; done
+	@for m in $(MANPAGES); do \
+	    $(INSTALL) -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || \
+	    exit 1; done
 	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/lumu-edl/feeds.conf ]; then \
-	    $(INSTALL) -m 640 feeds.conf \
+	    $(INSTALL) -m 644 feeds.conf \
 	        $(DESTDIR)$(SYSCONFDIR)/lumu-edl/feeds.conf; \
 	else echo "keeping existing $(SYSCONFDIR)/lumu-edl/feeds.conf"; fi
-	@for m in man/*.[0-9]; do [ -e "$$m" ] || continue; \
-	    s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
-	    $(INSTALL) -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/$(PROG) $(DESTDIR)$(BINDIR)/lumu-to-paloalto
-	rm -f $(DESTDIR)$(UNITDIR)/lumu-edl.service
-	@for m in man/*.[0-9]; do [ -e "$$m" ] || continue; \
-	    s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
-	@echo "left $(SYSCONFDIR)/lumu-edl/feeds.conf in place"
+	@for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u##*/}; done
+	@for m in $(MANPAGES); do \
+	    rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	@echo "left $(SYSCONFDIR)/lumu-edl in place"
 
 clean:
 	rm -rf build build-address build-undefined build-thread build-fuzz \

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "lumu.h"
+#include "notify.h"
 #include "publish.h"
 #include "site.h"
 #include "state.h"
@@ -53,6 +54,18 @@ struct daemon {
 static void	daemon_render(struct daemon *);
 static void	schedule_save(struct daemon *);
 
+/* The one-line status systemd shows for the service. */
+static void
+notify_sync_status(struct daemon *d, const struct site_sync *s)
+{
+	char	when[32] = "never";
+
+	if (s->last_success_ms > 0)
+		time_format_iso(s->last_success_ms, when, sizeof(when));
+	notify_status("serving %zu feeds; last sync %s%s%s", d->conf->nfeeds,
+	    when, s->last_error[0] ? "; lumu: " : "", s->last_error);
+}
+
 /* Records the outcome of a Lumu call for /status. */
 static void
 note_sync(struct daemon *d, const char *err)
@@ -81,6 +94,8 @@ note_sync(struct daemon *d, const char *err)
 		s.events[i] = ls->events[i];
 	snprintf(s.offset, sizeof(s.offset), "%s", ls->offset);
 	site_sync_set(d->site, &s);
+	if (!d->once)
+		notify_sync_status(d, &s);
 }
 
 /* Writes every feed's current body to the export directory. */
@@ -351,6 +366,7 @@ daemon_reload(struct daemon *d)
 	struct allowlist	*al;
 	struct site		*site;
 
+	notify_reloading();
 	log_info("reloading %s", d->conf->path);
 	if ((nc = conf_parse(d->conf->path, &errs, &warns)) == NULL) {
 		log_warnx("%s has errors, not reloading:\n%s", d->conf->path,
@@ -386,6 +402,7 @@ daemon_reload(struct daemon *d)
 		log_warnx("reload: could not start the Lumu client");
 	log_info("configuration reloaded");
  out:
+	notify_ready();
 	buf_free(&errs);
 	buf_free(&warns);
 }
@@ -405,6 +422,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		log_reopen();
 		break;
 	default:
+		notify_stopping();
 		log_info("stopping on signal %d", (int)sig);
 		http_close_listeners(d->http);
 		lumu_free(d->lumu);
@@ -536,6 +554,7 @@ daemon_run(struct conf *conf)
 		log_warnx("cannot start the Lumu client");
 	log_info("serving %zu feeds on port %d", d.conf->nfeeds,
 	    http_port(d.http));
+	notify_ready();
 	event_base_dispatch(d.base);
 	save_now(&d);
 	log_info("stopped");
