@@ -214,7 +214,8 @@ on_sync(void *arg, struct store *fresh)
 	 * (it may filter on creation time) stay until they age out.
 	 */
 	if (d->store != NULL &&
-	    store_merge_missing(fresh, d->store, cutoff) == -1)
+	    (store_carry_triggers(fresh, d->store) == -1 ||
+	    store_merge_missing(fresh, d->store, cutoff) == -1))
 		log_warnx("resync: out of memory while merging");
 	store_expire(fresh, cutoff);
 	if (shrink_guard(d, fresh) == -1) {
@@ -260,6 +261,18 @@ on_batch(void *arg, const char *offset)
 	schedule_save(d);
 }
 
+/* lumu: an incident's threat triggers were read. */
+static void
+on_triggers(void *arg, const char *id, const char *const *values, size_t n)
+{
+	struct daemon	*d = arg;
+
+	if (d->store == NULL)
+		return;
+	if (store_set_triggers(d->store, id, values, n) == 0)
+		d->dirty = 1;
+}
+
 /* lumu: something failed; the last good feeds stay. */
 static void
 on_error(void *arg, const char *msg)
@@ -280,7 +293,7 @@ start_lumu(struct daemon *d, const char *offset)
 {
 	struct lumu_params	p = { 0 };
 	struct lumu_callbacks	cb = { d, on_sync, on_event, on_batch,
-				    on_error };
+				    on_error, on_triggers };
 
 	p.api_url = d->conf->api_url;
 	p.key = d->conf->company_key;

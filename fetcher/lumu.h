@@ -58,6 +58,13 @@ struct lumu_callbacks {
 	void	(*on_batch)(void *arg, const char *offset);
 	/* Something failed; msg is safe to log (no key). */
 	void	(*on_error)(void *arg, const char *msg);
+	/*
+	 * threat-triggers = yes: an incident's context was read; values are
+	 * its threat triggers when the context is currently active (n = 0
+	 * otherwise).  May be NULL when threat triggers are off.
+	 */
+	void	(*on_triggers)(void *arg, const char *incident_id,
+		    const char *const *values, size_t n);
 };
 
 struct lumu_stats {

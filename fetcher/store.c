@@ -333,6 +333,8 @@ store_set_triggers(struct store *st, const char *id,
 
 	if ((inc = hmap_get(&st->by_id, id, strlen(id))) == NULL)
 		return (-1);
+	if (n > LUMU_MAX_ADV)
+		n = LUMU_MAX_ADV;	/* the same bound as adversaries */
 	unlink_range(st, inc, inc->ninds - inc->ntriggers, inc->ninds);
 	before = inc->ninds;
 	if (link_values(st, inc, values, n) == -1) {
@@ -420,6 +422,56 @@ store_merge_missing(struct store *dst, const struct store *src,
 		if (store_restore(dst, s, (const char *const *)src->types,
 		    (const struct store_indicator *const *)s->inds,
 		    s->ninds) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Copies the trigger indicators of s onto inc (compact form). */
+static int
+copy_triggers(struct store *st, struct store_incident *inc,
+    const struct store_incident *s)
+{
+	struct store_indicator	*ind;
+	struct ioc		*io = st->scratch;
+	size_t			 i, before = inc->ninds;
+
+	for (i = s->ninds - s->ntriggers; i < s->ninds; i++) {
+		const struct store_indicator *si = s->inds[i];
+
+		memset(io, 0, offsetof(struct ioc, value));
+		io->kind = si->kind;
+		io->reason = si->reason;
+		io->host_family = si->host_family;
+		io->host_only = si->host_only;
+		io->hostlen = si->hostlen;
+		io->len = si->len;
+		memcpy(io->addr, si->addr, sizeof(io->addr));
+		memcpy(io->value, si->value, (size_t)si->len + 1);
+		if ((ind = indicator_get(st, io)) == NULL ||
+		    link_pair(inc, ind) == -1) {
+			if (ind != NULL && ind->ninc == 0)
+				indicator_free(st, ind);
+			break;
+		}
+	}
+	inc->ntriggers = inc->ninds - before;
+	return (i == s->ninds ? 0 : -1);
+}
+
+int
+store_carry_triggers(struct store *dst, const struct store *src)
+{
+	struct store_incident	*inc;
+	size_t			 i;
+
+	for (i = 0; i < src->ninc; i++) {
+		const struct store_incident *s = src->incs[i];
+
+		if (s->ntriggers == 0 || (inc = hmap_get(&dst->by_id, s->id,
+		    strlen(s->id))) == NULL || inc->ntriggers > 0)
+			continue;
+		if (copy_triggers(dst, inc, s) == -1)
 			return (-1);
 	}
 	return (0);

@@ -85,6 +85,11 @@ int		 store_set_triggers(struct store *, const char *id,
 		    const char *const *values, size_t n);
 /* Removes incidents whose last contact is before cutoff; returns count. */
 size_t		 store_expire(struct store *, int64_t cutoff_ms);
+/*
+ * Gives the incidents of dst that have no threat triggers those of the
+ * same incident in src (a resync keeps the contexts already read).
+ */
+int		 store_carry_triggers(struct store *dst, const struct store *src);
 /* Copies into dst the incidents of src that dst lacks (resync repair). */
 int		 store_merge_missing(struct store *dst, const struct store *src,
 		    int64_t cutoff_ms);

@@ -324,6 +324,15 @@ test_merge(void)
 	IS(store_nincidents(b), 2, "merge adds missing incidents in the window");
 	IS(store_nindicators(b), 3, "merge copies adversaries and triggers");
 	OK(store_incident_find(b, "x2") == NULL, "merge skips aged incidents");
+	store_free(b);
+	b = store_new();
+	add(b, "x1", 1, INC_OPEN, 1, "C2C", "kept.example");
+	OK(store_carry_triggers(b, a) == 0 &&
+	    store_incident_find(b, "x1")->ntriggers == 1 &&
+	    store_nindicators(b) == 2, "a resync keeps threat triggers read");
+	add(b, "x1", 1, INC_CLOSED, 1, "C2C", "kept.example");
+	OK(store_incident_find(b, "x1")->ntriggers == 1 &&
+	    store_nindicators(b) == 2, "an upsert keeps the triggers");
 	store_free(a);
 	store_free(b);
 }
