@@ -11,7 +11,7 @@ KEY=$(cat tests/demo/company-key)
 mkdir -p demo-state
 
 /usr/bin/python3 tests/lumu_standin.py --port $PORT --key "$KEY" \
-    --demo 2000 --seed 7 >demo-state/standin.log 2>&1 &
+    --demo 2000 --seed 7 --events-every 5 >demo-state/standin.log 2>&1 &
 standin=$!
 trap 'kill $standin 2>/dev/null; wait $standin 2>/dev/null' EXIT INT TERM
 for i in $(seq 50); do
