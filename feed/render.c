@@ -3,16 +3,29 @@
  * IPv6); name and URL feeds sort their final lines bytewise, expansions
  * included, and drop repeated lines.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
 #include "util.h"
 
-/* Lines being built: NUL-separated text plus start offsets. */
+/*
+ * A line's sort key: its first 8 bytes as a big-endian number (so number
+ * order is byte order), then the offset of the whole line.  Most compares
+ * end on the number, without touching the text.
+ */
+struct lkey {
+	uint64_t	prefix;
+	size_t		off;
+};
+
+static uint64_t	prefix8(const char *);
+
+/* Lines being built: NUL-separated text plus sort keys. */
 struct lines {
 	struct buf	 text;
-	size_t		*off;
+	struct lkey	*keys;
 	size_t		 n, cap;
 };
 
@@ -20,30 +33,38 @@ static int
 lines_add(struct lines *l, const char *a, size_t alen, const char *b,
     size_t blen, const char *c)
 {
-	size_t	*n;
+	struct lkey	*n;
+	size_t		 off = l->text.len;
 
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 1024;
-		if ((n = reallocarray(l->off, l->cap, sizeof(*n))) == NULL)
+		if ((n = reallocarray(l->keys, l->cap, sizeof(*n))) == NULL)
 			return (-1);
-		l->off = n;
+		l->keys = n;
 	}
-	l->off[l->n++] = l->text.len;
 	if (buf_add(&l->text, a, alen) == -1 ||
 	    buf_add(&l->text, b, blen) == -1 ||
 	    buf_addstr(&l->text, c) == -1 ||
 	    buf_addch(&l->text, '\0') == -1)
 		return (-1);
+	l->keys[l->n].off = off;
+	l->keys[l->n].prefix = prefix8(l->text.data + off);
+	l->n++;
 	return (0);
 }
 
-static const char *lines_base;	/* qsort has no context argument */
-
+/* Bytewise order of two lines, by their keys first. */
 static int
-by_text(const void *a, const void *b)
+by_text(const void *a, const void *b, void *base)
 {
-	return (strcmp(lines_base + *(const size_t *)a,
-	    lines_base + *(const size_t *)b));
+	const struct lkey	*x = a, *y = b;
+
+	if (x->prefix != y->prefix)
+		return (x->prefix < y->prefix ? -1 : 1);
+	if ((x->prefix & 0xff) == 0)
+		return (0);	/* equal and ended within the prefix */
+	return (strcmp((const char *)base + x->off + 8,
+	    (const char *)base + y->off + 8));
 }
 
 /*
@@ -98,32 +119,79 @@ url_lines(struct lines *l, struct selection *sel, const struct conf_feed *f,
 	return (0);
 }
 
-/* IPv4 before IPv6, then by address bytes. */
+/*
+ * An address as a sort key: IPv4 (family 0) before IPv6 (family 1), then
+ * the address as two big-endian halves; compares never leave the array.
+ */
+struct ipkey {
+	uint64_t			 family;
+	uint64_t			 hi, lo;
+	const struct store_indicator	*ind;
+};
+
+static uint64_t
+be64(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
 static int
 by_address(const void *a, const void *b)
 {
-	const struct sel_item	*x = a, *y = b;
+	const struct ipkey	*x = a, *y = b;
 
-	if (x->ind->kind != y->ind->kind)
-		return (x->ind->kind == IOC_IPV4 ? -1 : 1);
-	return (memcmp(x->ind->addr, y->ind->addr,
-	    x->ind->kind == IOC_IPV4 ? 4 : 16));
+	if (x->family != y->family)
+		return (x->family < y->family ? -1 : 1);
+	if (x->hi != y->hi)
+		return (x->hi < y->hi ? -1 : 1);
+	if (x->lo != y->lo)
+		return (x->lo < y->lo ? -1 : 1);
+	return (0);
 }
 
 /* IP feed: canonical addresses in numeric order. */
 static int
 render_ip(struct selection *sel, struct buf *out, size_t *nlines)
 {
-	size_t	i;
+	struct ipkey	*k;
+	size_t		 i, n = sel->nitems, bytes = 0;
 
-	if (sel->nitems > 0)
-		qsort(sel->items, sel->nitems, sizeof(*sel->items),
-		    by_address);
-	for (i = 0; i < sel->nitems; i++)
-		if (buf_add(out, sel->items[i].ind->value,
-		    sel->items[i].ind->len) == -1 || buf_addch(out, '\n') == -1)
-			return (-1);
-	*nlines = sel->nitems;
+	if (n == 0) {
+		*nlines = 0;
+		return (0);
+	}
+	if ((k = calloc(n, sizeof(*k))) == NULL)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		const struct store_indicator *ind = sel->items[i].ind;
+
+		k[i].ind = ind;
+		k[i].family = ind->kind == IOC_IPV6;
+		if (k[i].family) {
+			k[i].hi = be64(ind->addr);
+			k[i].lo = be64(ind->addr + 8);
+		} else
+			k[i].lo = (uint64_t)ind->addr[0] << 24 |
+			    (uint64_t)ind->addr[1] << 16 |
+			    (uint64_t)ind->addr[2] << 8 | ind->addr[3];
+		bytes += ind->len + 1;
+	}
+	qsort(k, n, sizeof(*k), by_address);
+	if (buf_reserve(out, bytes) == -1) {
+		free(k);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		buf_add(out, k[i].ind->value, k[i].ind->len);	/* reserved */
+		buf_addch(out, '\n');
+	}
+	free(k);
+	*nlines = n;
 	return (0);
 }
 
@@ -142,12 +210,13 @@ render_names(const struct conf_feed *f, struct selection *sel,
 		    &sel->items[i]) : url_lines(&l, sel, f,
 		    &sel->items[i])) == -1)
 			goto out;
-	lines_base = l.text.data;
 	if (l.n > 0)
-		qsort(l.off, l.n, sizeof(*l.off), by_text);
+		qsort_r(l.keys, l.n, sizeof(*l.keys), by_text, l.text.data);
+	if (buf_reserve(out, l.text.len) == -1)
+		goto out;
 	*nlines = 0;
 	for (i = 0; i < l.n; i++) {
-		s = l.text.data + l.off[i];
+		s = l.text.data + l.keys[i].off;
 		if (prev != NULL && strcmp(prev, s) == 0)
 			continue;	/* "evil.com/" from a domain and a URL */
 		if (buf_addstr(out, s) == -1 || buf_addch(out, '\n') == -1)
@@ -158,42 +227,80 @@ render_names(const struct conf_feed *f, struct selection *sel,
 	rv = 0;
  out:
 	buf_free(&l.text);
-	free(l.off);
+	free(l.keys);
 	return (rv);
 }
+
+/* The first 8 bytes of a string as a big-endian number, zero-padded. */
+static uint64_t
+prefix8(const char *s)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8 && s[i] != '\0'; i++)
+		v |= (uint64_t)(unsigned char)s[i] << (56 - 8 * i);
+	return (v);
+}
+
+/* A drop as a sort key: prefix of its value, the value, the reason. */
+struct dkey {
+	uint64_t		 prefix;
+	const char		*value;
+	enum ioc_reason		 reason;
+};
 
 /* By value, then reason: the drop report is as stable as the feed. */
 static int
 by_drop(const void *a, const void *b)
 {
-	const struct sel_drop	*x = a, *y = b;
-	int			 c = strcmp(x->value, y->value);
+	const struct dkey	*x = a, *y = b;
+	int			 c;
 
-	return (c != 0 ? c : (int)x->reason - (int)y->reason);
+	if (x->prefix != y->prefix)
+		return (x->prefix < y->prefix ? -1 : 1);
+	if ((x->prefix & 0xff) != 0 &&
+	    (c = strcmp(x->value + 8, y->value + 8)) != 0)
+		return (c);
+	return ((int)x->reason - (int)y->reason);
 }
 
 static int
 render_drops(struct selection *sel, struct rendered *r)
 {
-	struct buf	out = { 0 };
-	size_t		i;
+	struct buf	 out = { 0 };
+	struct dkey	*k = NULL;
+	const char	*name;
+	size_t		 i, n = sel->ndrops;
 
-	if (sel->ndrops > 0)
-		qsort(sel->drops, sel->ndrops, sizeof(*sel->drops), by_drop);
-	if (buf_reserve(&out, 0) == -1)
+	if (n > 0 && (k = calloc(n, sizeof(*k))) == NULL)
 		return (-1);
-	for (i = 0; i < sel->ndrops; i++) {
-		if (i > 0 && by_drop(&sel->drops[i - 1], &sel->drops[i]) == 0)
-			continue;
-		if (buf_printf(&out, "%s\t%s\n", sel->drops[i].value,
-		    ioc_reason_name(sel->drops[i].reason)) == -1) {
-			buf_free(&out);
-			return (-1);
-		}
-		r->drops[sel->drops[i].reason]++;
+	for (i = 0; i < n; i++) {
+		k[i].prefix = prefix8(sel->drops[i].value);
+		k[i].value = sel->drops[i].value;
+		k[i].reason = sel->drops[i].reason;
 	}
+	if (n > 0)
+		qsort(k, n, sizeof(*k), by_drop);
+	if (buf_reserve(&out, 0) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && by_drop(&k[i - 1], &k[i]) == 0)
+			continue;
+		name = ioc_reason_name(k[i].reason);
+		if (buf_addstr(&out, k[i].value) == -1 ||
+		    buf_addch(&out, '\t') == -1 ||
+		    buf_addstr(&out, name) == -1 || buf_addch(&out, '\n') == -1)
+			goto fail;
+		r->drops[k[i].reason]++;
+	}
+	free(k);
 	r->dropped = buf_release(&out, &r->dropped_len);
 	return (0);
+ fail:
+	free(k);
+	buf_free(&out);
+	return (-1);
 }
 
 int

@@ -137,12 +137,16 @@ main(int argc, char *argv[])
 		struct selection	sel;
 		struct rendered		r;
 
+		double	ts;
+
 		t = now_s();
-		if (select_feed(st, &c, &feeds[k], al, now, &sel) == -1 ||
-		    render_feed(&feeds[k], &sel, &r) == -1)
+		if (select_feed(st, &c, &feeds[k], al, now, &sel) == -1)
 			return (1);
-		printf("feed %s lines %zu seconds %.3f\n", names[k], r.lines,
-		    now_s() - t);
+		ts = now_s() - t;
+		if (render_feed(&feeds[k], &sel, &r) == -1)
+			return (1);
+		printf("feed %s lines %zu seconds %.3f select %.3f\n",
+		    names[k], r.lines, now_s() - t, ts);
 		select_free(&sel);
 		write_lines(dir, names[k], &r);
 		render_free(&r);
