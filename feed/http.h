@@ -12,14 +12,15 @@ struct site;
 struct conf;
 
 /*
- * Binds every listen of conf on base.  Returns NULL (after logging why)
+ * Binds every listen of conf; serves on conf->threads private threads, or
+ * on base itself when threads is 0.  Returns NULL (after logging why)
  * when a listener cannot be set up.
  */
 struct http	*http_new(struct event_base *, const struct conf *,
 		    struct site *);
 /* Serves a new site from now on (reload); takes a reference. */
 void		 http_set_site(struct http *, struct site *);
-/* Stops accepting; in-flight replies finish on the base. */
+/* Stops accepting; in-flight replies finish on the serving threads. */
 void		 http_close_listeners(struct http *);
 void		 http_free(struct http *);
 /* The port of the first listener (tests bind port 0). */

@@ -6,8 +6,10 @@
 
 #include "hmap.h"
 
-/* FNV-1a, 64 bits: short keys, no adversary can grow a bucket unbounded
- * because probing is linear over a table kept under 3/4 full. */
+/*
+ * FNV-1a, 64 bits, folded to 48 with the key length in the low 16: one
+ * compare of the word checks both before any key byte is read.
+ */
 uint64_t
 hmap_hash(const char *s, size_t len)
 {
@@ -18,17 +20,24 @@ hmap_hash(const char *s, size_t len)
 		h ^= (unsigned char)s[i];
 		h *= 0x100000001b3ULL;
 	}
-	return (h);
+	return ((h ^ (h >> 48)) << 16 | (len & HMAP_KEY_MAX));
+}
+
+/* The table index of a hash word: its hash bits, not the length. */
+static size_t
+home_of(uint64_t h, size_t mask)
+{
+	return ((size_t)(h >> 16) & mask);
 }
 
 /* Finds the slot holding key, or the empty slot where it would go. */
 static size_t
 find_slot(const struct hmap *m, const char *key, size_t len, uint64_t h)
 {
-	size_t	mask = m->cap - 1, i = (size_t)h & mask;
+	size_t	mask = m->cap - 1, i = home_of(h, mask);
 
 	while (m->slots[i].key != NULL) {
-		if (m->slots[i].hash == h && m->slots[i].keylen == len &&
+		if (m->slots[i].hash == h &&
 		    memcmp(m->slots[i].key, key, len) == 0)
 			break;
 		i = (i + 1) & mask;
@@ -41,7 +50,7 @@ hmap_get(const struct hmap *m, const char *key, size_t len)
 {
 	size_t	i;
 
-	if (m->cap == 0)
+	if (m->cap == 0 || len > HMAP_KEY_MAX)
 		return (NULL);
 	i = find_slot(m, key, len, hmap_hash(key, len));
 	return (m->slots[i].key != NULL ? m->slots[i].val : NULL);
@@ -60,8 +69,8 @@ grow(struct hmap *m, size_t newcap)
 	for (i = 0; i < m->cap; i++) {
 		if (m->slots[i].key == NULL)
 			continue;
-		j = find_slot(&nm, m->slots[i].key, m->slots[i].keylen,
-		    m->slots[i].hash);
+		j = find_slot(&nm, m->slots[i].key,
+		    (size_t)(m->slots[i].hash & HMAP_KEY_MAX), m->slots[i].hash);
 		nm.slots[j] = m->slots[i];
 	}
 	nm.n = m->n;
@@ -76,6 +85,8 @@ hmap_put(struct hmap *m, const char *key, size_t len, void *val)
 	uint64_t	h = hmap_hash(key, len);
 	size_t		i;
 
+	if (len > HMAP_KEY_MAX)
+		return (-1);
 	if ((m->n + 1) * 4 > m->cap * 3 &&
 	    grow(m, m->cap ? m->cap * 2 : 16) == -1)
 		return (-1);
@@ -84,7 +95,6 @@ hmap_put(struct hmap *m, const char *key, size_t len, void *val)
 		m->n++;
 	m->slots[i].hash = h;
 	m->slots[i].key = key;
-	m->slots[i].keylen = len;
 	m->slots[i].val = val;
 	return (0);
 }
@@ -95,7 +105,7 @@ hmap_del(struct hmap *m, const char *key, size_t len)
 	size_t	 mask, i, j, home;
 	void	*val;
 
-	if (m->cap == 0)
+	if (m->cap == 0 || len > HMAP_KEY_MAX)
 		return (NULL);
 	mask = m->cap - 1;
 	i = find_slot(m, key, len, hmap_hash(key, len));
@@ -104,7 +114,7 @@ hmap_del(struct hmap *m, const char *key, size_t len)
 	val = m->slots[i].val;
 	/* Backward shift: pull later entries of the run into the hole. */
 	for (j = (i + 1) & mask; m->slots[j].key != NULL; j = (j + 1) & mask) {
-		home = (size_t)m->slots[j].hash & mask;
+		home = home_of(m->slots[j].hash, mask);
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			m->slots[i] = m->slots[j];
 			i = j;

@@ -9,12 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 24 bytes: the key length rides in the low 16 bits of the hash word. */
 struct hmap_slot {
-	uint64_t	 hash;
+	uint64_t	 hash;	/* 48 bits of hash, 16 bits of key length */
 	const char	*key;	/* NULL: empty */
-	size_t		 keylen;
 	void		*val;
 };
+
+#define HMAP_KEY_MAX	0xffff	/* longer keys are never stored */
 
 struct hmap {
 	struct hmap_slot	*slots;

@@ -94,7 +94,7 @@ indicator_get(struct store *st, const struct ioc *io)
 	ind->host_only = (uint8_t)io->host_only;
 	ind->hostlen = (uint16_t)io->hostlen;
 	memcpy(ind->addr, io->addr, sizeof(ind->addr));
-	ind->slot = st->nind;
+	ind->slot = (uint32_t)st->nind;
 	if (hmap_put(&st->by_value, kv, klen, ind) == -1 ||
 	    dense_add((void ***)&st->inds, &st->nind, &st->capind, ind) == -1) {
 		hmap_del(&st->by_value, kv, klen);
@@ -115,7 +115,8 @@ indicator_free(struct store *st, struct store_indicator *ind)
 	hmap_del(&st->by_value, k, klen);
 	st->inds[ind->slot] = st->inds[--st->nind];
 	st->inds[ind->slot]->slot = ind->slot;
-	free(ind->incs);
+	if (ind->incs != &ind->inc1)
+		free(ind->incs);
 	free(ind->value - 1);
 	free(ind);
 }
@@ -131,18 +132,37 @@ link_pair(struct store_incident *inc, struct store_indicator *ind)
 	for (i = 0; i < inc->ninds; i++)
 		if (inc->inds[i] == ind)
 			return (0);	/* "EVIL.com" and "evil.com." */
-	if (ind->ninc == ind->cap) {
-		size_t nc = ind->cap ? ind->cap * 2 : 2;
+	/*
+	 * Most indicators have one incident and most incidents one
+	 * indicator: the first pointer lives inside the struct, which saves
+	 * an allocation for each.
+	 */
+	if (ind->cap == 0) {
+		ind->incs = &ind->inc1;
+		ind->cap = 1;
+	} else if (ind->ninc == ind->cap) {
+		uint32_t nc = ind->cap * 2;
 
-		if ((ni = reallocarray(ind->incs, nc, sizeof(*ni))) == NULL)
+		ni = ind->incs == &ind->inc1 ? malloc(nc * sizeof(*ni)) :
+		    reallocarray(ind->incs, nc, sizeof(*ni));
+		if (ni == NULL)
 			return (-1);
+		if (ind->incs == &ind->inc1)
+			ni[0] = ind->inc1;
 		ind->incs = ni;
 		ind->cap = nc;
 	}
-	if ((nd = reallocarray(inc->inds, inc->ninds + 1,
-	    sizeof(*nd))) == NULL)
-		return (-1);
-	inc->inds = nd;
+	if (inc->inds == NULL)
+		inc->inds = &inc->ind1;
+	else if (inc->ninds >= 1) {
+		nd = inc->inds == &inc->ind1 ? malloc(2 * sizeof(*nd)) :
+		    reallocarray(inc->inds, inc->ninds + 1, sizeof(*nd));
+		if (nd == NULL)
+			return (-1);
+		if (inc->inds == &inc->ind1)
+			nd[0] = inc->ind1;
+		inc->inds = nd;
+	}
 	inc->inds[inc->ninds++] = ind;
 	ind->incs[ind->ninc++] = inc;
 	return (0);
@@ -219,18 +239,16 @@ incident_get(struct store *st, const char *id, int *created)
 	*created = 0;
 	if ((inc = hmap_get(&st->by_id, id, strlen(id))) != NULL)
 		return (inc);
-	if ((inc = calloc(1, sizeof(*inc))) == NULL)
+	/* The id lives in the same allocation, right after the struct. */
+	if ((inc = calloc(1, sizeof(*inc) + strlen(id) + 1)) == NULL)
 		return (NULL);
-	if ((inc->id = strdup(id)) == NULL) {
-		free(inc);
-		return (NULL);
-	}
+	inc->id = (char *)(inc + 1);
+	memcpy(inc->id, id, strlen(id) + 1);
 	inc->slot = st->ninc;
 	if (hmap_put(&st->by_id, inc->id, strlen(inc->id), inc) == -1 ||
 	    dense_add((void ***)&st->incs, &st->ninc, &st->capinc,
 	    inc) == -1) {
 		hmap_del(&st->by_id, inc->id, strlen(inc->id));
-		free(inc->id);
 		free(inc);
 		return (NULL);
 	}
@@ -246,8 +264,8 @@ incident_free(struct store *st, struct store_incident *inc)
 	hmap_del(&st->by_id, inc->id, strlen(inc->id));
 	st->incs[inc->slot] = st->incs[--st->ninc];
 	st->incs[inc->slot]->slot = inc->slot;
-	free(inc->inds);
-	free(inc->id);
+	if (inc->inds != &inc->ind1)
+		free(inc->inds);
 	free(inc);
 }
 

@@ -51,11 +51,13 @@ struct store_incident {
 	size_t			  ninds;
 	size_t			  ntriggers;	/* the last ntriggers of inds */
 	size_t			  slot;		/* index in the store's array */
+	struct store_indicator	 *ind1;		/* inds while it has one */
 };
 
 /* One canonical indicator: the compact part of a struct ioc. */
 struct store_indicator {
 	char			 *value;	/* canonical, or escaped raw */
+	uint32_t		  slot;		/* index in the store's array */
 	uint16_t		  len;
 	uint8_t			  kind;		/* enum ioc_kind */
 	uint8_t			  reason;	/* enum ioc_reason at parse */
@@ -63,10 +65,10 @@ struct store_indicator {
 	uint8_t			  host_only;	/* URL "host/" */
 	uint16_t		  hostlen;	/* URL: host part of value */
 	uint8_t			  addr[16];
-	size_t			  slot;		/* index in the store's array */
 	struct store_incident	**incs;
-	size_t			  ninc;
-	size_t			  cap;
+	uint32_t		  ninc;
+	uint32_t		  cap;
+	struct store_incident	 *inc1;		/* incs while cap is 1 */
 };
 
 struct store;
