@@ -247,22 +247,6 @@ static const struct key_group {
 	{ SK_PANOS, { "password", "password-file", NULL }, 0 },
 };
 
-/*
- * Features that parse but do not work in this release.  Each match is a
- * warning; a feature that becomes real is one row less.
- */
-static const struct unimpl {
-	enum sect_kind	 sect;
-	const char	*key;		/* NULL: the whole section */
-	const char	*value;		/* NULL: any value */
-	const char	*msg;
-} unimplemented[] = {
-	{ SK_PANOS, NULL, NULL, "push to PAN-OS is not implemented in this "
-	    "release; section ignored" },
-	{ SK_LUMU, "threat-triggers", "yes", "not implemented in this "
-	    "release; adversaries only" },
-};
-
 /* One section of the file, or a stand-in (line 0) for an absent one. */
 struct sect {
 	enum sect_kind	 kind;
@@ -330,8 +314,6 @@ static void	 fmt_num(char *, size_t, const struct key_def *, int64_t);
 static int	 unquote(struct parser *, char *, char **);
 static void	 parse_header(struct parser *, char *);
 static struct sect *sect_add(struct parser *, enum sect_kind, const char *);
-static void	 warn_unimplemented(struct parser *, enum sect_kind,
-		    const char *, const char *, const char *);
 static void	 new_section(struct parser *, const char *, const char *);
 static void	 parse_assign(struct parser *, char *);
 static void	 parse_text(struct parser *, const char *, size_t);
@@ -1074,26 +1056,6 @@ sect_add(struct parser *p, enum sect_kind k, const char *name)
 	return (s);
 }
 
-/* Warns about a section (key NULL) or a setting of a later release. */
-static void
-warn_unimplemented(struct parser *p, enum sect_kind k, const char *label,
-    const char *key, const char *val)
-{
-	const struct unimpl	*u;
-	size_t			 i;
-
-	for (i = 0; i < nitems(unimplemented); i++) {
-		u = &unimplemented[i];
-		if (u->sect != k || (u->key == NULL) != (key == NULL))
-			continue;
-		if (key == NULL)
-			pwarn(p, p->line, "%s: %s", label, u->msg);
-		else if (strcmp(u->key, key) == 0 &&
-		    (u->value == NULL || strcmp(u->value, val) == 0))
-			pwarn(p, p->line, "%s = %s: %s", key, val, u->msg);
-	}
-}
-
 /* Opens a section; errors leave p->cur NULL so its keys are skipped. */
 static void
 new_section(struct parser *p, const char *kind, const char *name)
@@ -1136,7 +1098,6 @@ new_section(struct parser *p, const char *kind, const char *name)
 	}
 	p->cur = sect_add(p, k, name);
 	p->skipping = 0;
-	warn_unimplemented(p, k, label, NULL, NULL);
 }
 
 /* "key = value". */
@@ -1177,8 +1138,6 @@ parse_assign(struct parser *p, char *s)
 	cur->keyline[i] = p->line;
 	if (set_value(p, cur, p->line, &keys[i], val) == -1)
 		cur->keyline[i] = -p->line;
-	else
-		warn_unimplemented(p, cur->kind, NULL, key, val);
 }
 
 /* Splits the file into lines and parses each. */

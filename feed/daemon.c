@@ -23,6 +23,7 @@
 #include "lumu.h"
 #include "notify.h"
 #include "publish.h"
+#include "push.h"
 #include "site.h"
 #include "state.h"
 #include "store.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct store		*store;		/* NULL before the first sync */
 	struct site		*site;
 	struct http		*http;
+	struct push		*push;		/* PAN-OS targets; NULL in once */
 	struct event		*ev_sig[4];
 	struct event		*ev_tick;
 	struct event		*ev_save;
@@ -132,6 +134,7 @@ daemon_render(struct daemon *d)
 	changed = publish_all(d->store, d->conf, d->al, d->site,
 	    time_now_ms());
 	d->dirty = 0;
+	push_update(d->push, d->site);
 	if (changed != 0 && !d->once && d->conf->export_dir != NULL)
 		export_feeds(d, d->conf->export_dir);
 	schedule_save(d);
@@ -410,6 +413,9 @@ daemon_reload(struct daemon *d)
 	http_set_site(d->http, site);
 	site_unref(d->site);
 	d->site = site;
+	/* Targets are rebuilt, so each reads its device again. */
+	push_free(d->push);
+	d->push = push_new(d->base, d->cev, d->conf);
 	daemon_render(d);
 	if (d->lumu == NULL && start_lumu(d, "") == -1)
 		log_warnx("reload: could not start the Lumu client");
@@ -520,6 +526,7 @@ daemon_free(struct daemon *d)
 
 	lumu_free(d->lumu);
 	http_free(d->http);
+	push_free(d->push);
 	curlev_free(d->cev);	/* before the base: it owns events on it */
 	for (i = 0; i < 4; i++)
 		if (d->ev_sig[i] != NULL)
@@ -550,8 +557,14 @@ daemon_run(struct conf *conf)
 		log_warnx("cannot set up the event loop");
 		goto out;
 	}
+	/* Saved feeds are in place before the first request can arrive. */
+	if ((d.ev_save = evtimer_new(d.base, on_save, &d)) == NULL)
+		fatalx("cannot create the state timer");
+	load_state(&d, offset, sizeof(offset));
 	if ((d.http = http_new(d.base, d.conf, d.site)) == NULL)
 		goto out;
+	d.push = push_new(d.base, d.cev, d.conf);
+	push_update(d.push, d.site);
 	for (i = 0; i < 4; i++) {
 		if ((d.ev_sig[i] = evsignal_new(d.base, sigs[i], on_signal,
 		    &d)) == NULL || event_add(d.ev_sig[i], NULL) == -1)
@@ -560,9 +573,6 @@ daemon_run(struct conf *conf)
 	if ((d.ev_tick = event_new(d.base, -1, EV_PERSIST, on_tick,
 	    &d)) == NULL || event_add(d.ev_tick, &tick) == -1)
 		fatalx("cannot start the housekeeping timer");
-	if ((d.ev_save = evtimer_new(d.base, on_save, &d)) == NULL)
-		fatalx("cannot create the state timer");
-	load_state(&d, offset, sizeof(offset));
 	if (start_lumu(&d, offset) == -1)
 		log_warnx("cannot start the Lumu client");
 	log_info("serving %zu feeds on port %d", d.conf->nfeeds,

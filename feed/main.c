@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "ioc.h"
 #include "log.h"
+#include "paloalto.h"
 #include "util.h"
 
 #define LUMU_EDL_VERSION	"0.1.0"
@@ -66,11 +67,9 @@ main(int argc, char *argv[])
 	int		 ch, check = 0, verbose = 1, once = 0, rc;
 
 	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	if (strcmp(prog, "lumu-to-paloalto") == 0) {
-		fprintf(stderr, "lumu-to-paloalto: pushing to PAN-OS is not "
-		    "available in this release of lumu-edl\n");
-		return (2);
-	}
+	/* The seed script's command line; it sets up its own logging. */
+	if (strcmp(prog, "lumu-to-paloalto") == 0)
+		return (paloalto_main(argc, argv));
 	while ((ch = getopt_long(argc, argv, "c:hnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

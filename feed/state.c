@@ -15,12 +15,14 @@
  *     followed by LEN bytes of body and DROPPED_LEN bytes of drop report
  *   sha256 HEX
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -409,14 +411,43 @@ parse(struct cursor *c, struct store *st, struct site *site,
 	return (c->err != NULL ? -1 : 0);
 }
 
+/*
+ * Removes temporary files that a process killed while writing left
+ * behind (file_write_atomic names them STATE_FILE.tmp.PID).
+ */
+static void
+remove_stale_temps(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 path[PATH_MAX];
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, STATE_FILE ".tmp.",
+		    strlen(STATE_FILE ".tmp.")) != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
+		    (int)sizeof(path) && unlink(path) == 0)
+			log_info("state: removed %s, left by an interrupted "
+			    "write", path);
+	}
+	closedir(d);
+}
+
 /* Renames a damaged state file aside, so it can be looked at later. */
 static void
 set_aside(const char *path, const char *why)
 {
 	char	aside[PATH_MAX];
+	int	n = 0;
 
-	snprintf(aside, sizeof(aside), "%s.bad-%lld", path,
-	    (long long)time_now_ms());
+	/* Never replace an earlier damaged file: it may be wanted. */
+	do
+		snprintf(aside, sizeof(aside), n ? "%s.bad-%lld-%d" :
+		    "%s.bad-%lld", path, (long long)time_now_ms(), n);
+	while (access(aside, F_OK) == 0 && ++n < 100);
 	if (rename(path, aside) == -1)
 		log_warn("state: %s is damaged (%s) and cannot be moved", path,
 		    why);
@@ -439,6 +470,7 @@ state_load(const char *dir, struct store **stp, struct site *site,
 	if (snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >=
 	    (int)sizeof(path))
 		return (1);
+	remove_stale_temps(dir);
 	if (file_read_all(path, STATE_MAX_BYTES, &data, &len) == -1) {
 		if (errno == ENOENT)
 			return (1);
