@@ -82,7 +82,7 @@ allowlist_new(const struct conf *conf)
 			if (add_name(al, name) == -1)
 				goto fail;
 		}
-		/* conf.c rejected anything else already. */
+		/* conf_value.c rejected anything else already. */
 	}
 	return (al);
  fail:

@@ -1,7 +1,7 @@
 /*
  * conf.h: feeds.conf parsed into one struct.  The parser keeps no global
  * state, so a reload (or a test) can parse a second conf beside the one in
- * use.  Keys are defined once, in the table in conf.c, which drives
+ * use.  Keys are defined once, in the table in conf_keys.c, which drives
  * parsing, validation, defaults and the -nn dump.
  */
 #ifndef CONF_H
