@@ -11,7 +11,7 @@
 struct conf;
 struct allowlist;
 
-/* Compiles conf's entries (already validated by conf_value.c); NULL: no memory. */
+/* Compiles conf's entries (conf_value.c validated them); NULL: no memory. */
 struct allowlist *allowlist_new(const struct conf *);
 void		 allowlist_free(struct allowlist *);
 /* 1 when the address lies in an allowlisted block. */

@@ -25,15 +25,38 @@
  * incident as the stream last described it.  (Such replays are counted
  * again in lumu_stats.events.)
  *
+ * Threat triggers (threat-triggers = yes) come from a third line, the
+ * context calls (GET /api/incidents/{id}/context): one per incident the
+ * client has not read yet, and one more after each IncidentUpdated, at
+ * most once a minute per incident.  Incident ids wait in a queue and a
+ * set keyed by id remembers which were read; the set follows the
+ * incidents within the lookback and forgets those that age out.  The
+ * triggers are handed over only when the context says currently_active
+ * is true; false or missing counts as not active (as Lumu's own
+ * integrations do), and then no triggers (n = 0) are handed over, so old
+ * ones are withdrawn.  rank is not used.  A 404 means no triggers.
+ * Context calls spend the same budget but only what lies above a reserve
+ * of one token each for the stream and a full read, and none while a
+ * read is under way or wanted, so neither ever waits for a context call;
+ * with max-requests-per-minute below 3 no context is read.  After a full
+ * read only incidents this client never read are queued: the owner keeps
+ * the triggers it has (so after a restart every context is read once
+ * more, spread over the spare budget).  When following is off (one read,
+ * then exit), the contexts of the read go into its store before it is
+ * handed over.
+ *
  * lumu_stats.budget_tokens is -1 when there is no request budget.
  * Failures are logged here and also passed to on_error.
  */
+#include <sys/queue.h>
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +66,7 @@
 
 #include "curlev.h"
 #include "decode.h"
+#include "hmap.h"
 #include "log.h"
 #include "lumu.h"
 #include "store.h"
@@ -62,6 +86,11 @@
 #define LUMU_RATE_WAIT_MAX_MS	86400000
 #define LUMU_POLL_GAP_MS	1000		/* after a quick empty answer */
 #define LUMU_MSG_MAX		512
+#define LUMU_CTX_RESERVE	2		/* tokens kept for the others */
+#define LUMU_CTX_THROTTLE_MS	60000		/* per incident */
+#define LUMU_CTX_TRIES		3		/* bad answers, then give up */
+#define LUMU_CTX_MAX		1000000		/* incidents remembered */
+#define LUMU_CTX_PRUNE_MS	3600000		/* ageing out between reads */
 
 enum poll_state {
 	POLL_OFF,	/* not following the stream */
@@ -77,6 +106,28 @@ struct chan {
 	int64_t		 backoff;	/* ms; 0 after a success */
 };
 
+/* Where an incident's context stands. */
+enum ctx_where {
+	CTX_IDLE,	/* read (or given up), nothing due */
+	CTX_READY,	/* in the queue */
+	CTX_LATER,	/* due at ->due, after an update */
+	CTX_FLIGHT	/* being read */
+};
+
+/* One incident whose context the client tracks. */
+struct ctxent {
+	char			*id;
+	int64_t			 last_contact;	/* ms; for ageing out */
+	int64_t			 fetched;	/* monotonic ms, last read */
+	int64_t			 due;		/* CTX_LATER: monotonic ms */
+	enum ctx_where		 where;
+	int			 again;		/* updated while being read */
+	int			 tries;		/* bad answers in a row */
+	size_t			 slot;		/* in lumu.ctx_all */
+	TAILQ_ENTRY(ctxent)	 q;
+};
+TAILQ_HEAD(ctxq, ctxent);
+
 /* A full read under way. */
 struct sync {
 	struct store		*store;
@@ -87,6 +138,7 @@ struct sync {
 	int64_t			 page;
 	size_t			 npages;
 	struct decode_counts	 counts;
+	int			 ctx_phase;	/* pages done, contexts next */
 };
 
 struct lumu {
@@ -127,6 +179,18 @@ struct lumu {
 	char			 sent[DECODE_OFFSET_MAX];
 	char			 sync_cursor[DECODE_OFFSET_MAX];
 
+	int			 triggers;	/* threat-triggers = yes */
+	struct chan		 cc;		/* context calls */
+	struct hmap		 ctx_by_id;	/* id -> ctxent */
+	struct ctxent		**ctx_all;	/* dense, for ageing out */
+	size_t			 nctx, capctx;
+	struct ctxq		 ctx_ready;
+	struct ctxq		 ctx_later;	/* by due time */
+	char			 ctx_id[DECODE_ID_MAX + 1];	/* in flight */
+	int64_t			 ctx_sent;	/* monotonic ms */
+	int64_t			 ctx_prune_at;
+	int			 ctx_full;	/* the cap was hit (logged) */
+
 	int			 started;
 	int			 busy;		/* inside our own handlers */
 	int			 kick;		/* lumu_tick before leaving */
@@ -137,6 +201,8 @@ static void	lumu_tick(struct lumu *);
 static void	lumu_destroy(struct lumu *);
 static void	sync_done(void *, const struct curlev_result *);
 static void	poll_done(void *, const struct curlev_result *);
+static void	ctx_done(void *, const struct curlev_result *);
+static void	sync_finish(struct lumu *);
 static void	report(struct lumu *, const char *, ...)
 		    __attribute__((__format__(printf, 2, 3)));
 
@@ -235,6 +301,245 @@ clean_text(char *dst, size_t dstsz, const char *src)
 	dst[o] = '\0';
 }
 
+/* The incident a context belongs to, or NULL. */
+static struct ctxent *
+ctx_find(const struct lumu *lu, const char *id)
+{
+	return (hmap_get(&lu->ctx_by_id, id, strlen(id)));
+}
+
+/* Takes e out of the queue that holds it, if any. */
+static void
+ctx_unqueue(struct lumu *lu, struct ctxent *e)
+{
+	if (e->where == CTX_READY)
+		TAILQ_REMOVE(&lu->ctx_ready, e, q);
+	else if (e->where == CTX_LATER)
+		TAILQ_REMOVE(&lu->ctx_later, e, q);
+	e->where = CTX_IDLE;
+}
+
+/* Starts tracking an incident; NULL when memory or the cap says no. */
+static struct ctxent *
+ctx_add(struct lumu *lu, const char *id, int64_t last_contact)
+{
+	struct ctxent	*e, **na;
+	size_t		 nc;
+
+	if (lu->nctx >= LUMU_CTX_MAX) {
+		if (!lu->ctx_full)
+			log_warnx("lumu: more than %d incidents; the contexts "
+			    "of further ones are not read", LUMU_CTX_MAX);
+		lu->ctx_full = 1;
+		return (NULL);
+	}
+	if (lu->nctx == lu->capctx) {
+		nc = lu->capctx ? lu->capctx * 2 : 64;
+		if ((na = reallocarray(lu->ctx_all, nc, sizeof(*na))) == NULL)
+			return (NULL);
+		lu->ctx_all = na;
+		lu->capctx = nc;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return (NULL);
+	/* The map borrows its key from the entry. */
+	if ((e->id = strdup(id)) == NULL ||
+	    hmap_put(&lu->ctx_by_id, e->id, strlen(e->id), e) == -1) {
+		free(e->id);
+		free(e);
+		return (NULL);
+	}
+	e->last_contact = last_contact;
+	e->slot = lu->nctx;
+	lu->ctx_all[lu->nctx++] = e;
+	return (e);
+}
+
+/* Stops tracking an incident. */
+static void
+ctx_remove(struct lumu *lu, struct ctxent *e)
+{
+	ctx_unqueue(lu, e);
+	hmap_del(&lu->ctx_by_id, e->id, strlen(e->id));
+	lu->ctx_all[e->slot] = lu->ctx_all[--lu->nctx];
+	lu->ctx_all[e->slot]->slot = e->slot;
+	free(e->id);
+	free(e);
+}
+
+/* Forgets every incident; an answer in flight then finds none. */
+static void
+ctx_clear(struct lumu *lu)
+{
+	while (lu->nctx > 0)
+		ctx_remove(lu, lu->ctx_all[lu->nctx - 1]);
+}
+
+/* Queues e at the back, or keeps it aside until due when that is later. */
+static void
+ctx_queue(struct lumu *lu, struct ctxent *e, int64_t due)
+{
+	struct ctxent	*p;
+
+	ctx_unqueue(lu, e);
+	if (due <= mono_ms()) {
+		TAILQ_INSERT_TAIL(&lu->ctx_ready, e, q);
+		e->where = CTX_READY;
+		return;
+	}
+	e->due = due;
+	e->where = CTX_LATER;
+	/* Sorted by due time; new ones are mostly the latest. */
+	TAILQ_FOREACH_REVERSE(p, &lu->ctx_later, ctxq, q)
+		if (p->due <= due)
+			break;
+	if (p == NULL)
+		TAILQ_INSERT_HEAD(&lu->ctx_later, e, q);
+	else
+		TAILQ_INSERT_AFTER(&lu->ctx_later, p, e, q);
+}
+
+/* Moves what has come due to the queue; notes in *wake the next one. */
+static void
+ctx_promote(struct lumu *lu, int64_t now, int64_t *wake)
+{
+	struct ctxent	*e;
+
+	while ((e = TAILQ_FIRST(&lu->ctx_later)) != NULL) {
+		if (e->due > now) {
+			if (e->due < *wake)
+				*wake = e->due;
+			return;
+		}
+		TAILQ_REMOVE(&lu->ctx_later, e, q);
+		TAILQ_INSERT_TAIL(&lu->ctx_ready, e, q);
+		e->where = CTX_READY;
+	}
+}
+
+/* Forgets the incidents whose last contact left the lookback window. */
+static void
+ctx_prune(struct lumu *lu)
+{
+	struct ctxent	*e;
+	int64_t		 cutoff = time_now_ms() - lu->lookback * 1000;
+	size_t		 i = 0;
+
+	while (i < lu->nctx) {
+		e = lu->ctx_all[i];
+		/* One being read is forgotten next time. */
+		if (e->last_contact < cutoff && e->where != CTX_FLIGHT)
+			ctx_remove(lu, e);	/* refills slot i */
+		else
+			i++;
+	}
+	if (lu->nctx < LUMU_CTX_MAX)
+		lu->ctx_full = 0;
+	lu->ctx_prune_at = mono_ms() + LUMU_CTX_PRUNE_MS;
+}
+
+/* Whether an incident's context is worth a call: a type asked for, recent. */
+static int
+ctx_wanted(const struct lumu *lu, const struct lumu_incident *inc)
+{
+	size_t	i, j;
+
+	if (inc->last_contact < time_now_ms() - lu->lookback * 1000)
+		return (0);
+	if (lu->ntypes == 0)
+		return (1);
+	for (i = 0; i < inc->ntypes; i++)
+		for (j = 0; j < lu->ntypes; j++)
+			if (strcasecmp(inc->types[i], lu->types[j]) == 0)
+				return (1);
+	return (0);
+}
+
+/* The stream described an incident: read its context when due. */
+static void
+ctx_event(struct lumu *lu, enum lumu_event ev, const struct lumu_incident *inc)
+{
+	struct ctxent	*e;
+
+	if (!lu->triggers || !ctx_wanted(lu, inc))
+		return;
+	if ((e = ctx_find(lu, inc->id)) == NULL) {
+		if ((e = ctx_add(lu, inc->id, inc->last_contact)) != NULL)
+			ctx_queue(lu, e, 0);
+		return;
+	}
+	if (inc->last_contact > e->last_contact)
+		e->last_contact = inc->last_contact;
+	if (ev != LUMU_EV_UPDATED)
+		return;
+	/* Once a minute at most, however often it is updated. */
+	if (e->where == CTX_FLIGHT)
+		e->again = 1;
+	else if (e->where == CTX_IDLE)
+		ctx_queue(lu, e, e->fetched + LUMU_CTX_THROTTLE_MS);
+}
+
+/*
+ * A full read is about to be handed over: queue the incidents never read
+ * (the owner keeps the triggers of the others) and forget old ones.
+ */
+static void
+ctx_after_read(struct lumu *lu, const struct store *fresh)
+{
+	const struct store_incident	*inc;
+	struct ctxent			*e;
+	int64_t				 cutoff;
+	size_t				 i, n = 0;
+
+	if (!lu->triggers || !lu->follow)
+		return;
+	cutoff = time_now_ms() - lu->lookback * 1000;
+	for (i = 0; (inc = store_incident_at(fresh, i)) != NULL; i++) {
+		if (inc->last_contact < cutoff)
+			continue;	/* the owner ages it out */
+		if ((e = ctx_find(lu, inc->id)) != NULL) {
+			if (inc->last_contact > e->last_contact)
+				e->last_contact = inc->last_contact;
+			continue;
+		}
+		if ((e = ctx_add(lu, inc->id, inc->last_contact)) == NULL)
+			break;
+		ctx_queue(lu, e, 0);
+		n++;
+	}
+	ctx_prune(lu);
+	if (n > 0)
+		log_info("lumu: %zu incidents wait for their context", n);
+}
+
+/*
+ * Following off (one read, then exit): the contexts of the read go into
+ * its own store before it is handed over.  1 while they are still due.
+ */
+static int
+ctx_before_handover(struct lumu *lu)
+{
+	struct sync			*s = lu->sync;
+	const struct store_incident	*inc;
+	struct ctxent			*e;
+	int64_t				 cutoff;
+	size_t				 i;
+
+	if (!lu->triggers || lu->follow || s->ctx_phase)
+		return (0);
+	s->ctx_phase = 1;
+	ctx_clear(lu);
+	cutoff = time_now_ms() - lu->lookback * 1000;
+	for (i = 0; (inc = store_incident_at(s->store, i)) != NULL; i++)
+		if (inc->last_contact >= cutoff &&
+		    (e = ctx_add(lu, inc->id, inc->last_contact)) != NULL)
+			ctx_queue(lu, e, 0);
+	if (lu->nctx == 0)
+		return (0);
+	log_info("lumu: reading the context of %zu incidents", lu->nctx);
+	return (1);
+}
+
 /* Copies the strings of params; NULL when a required one is missing. */
 static int
 copy_params(struct lumu *lu, const struct lumu_params *p)
@@ -262,7 +567,8 @@ copy_params(struct lumu *lu, const struct lumu_params *p)
 	lu->resync = p->resync;
 	lu->max_rpm = p->max_rpm > 0 ? p->max_rpm : 0;
 	lu->follow = p->follow_updates;
-	/* threat_triggers: context calls are not made by this client. */
+	/* Without somewhere to hand them, triggers are not read at all. */
+	lu->triggers = p->threat_triggers && lu->cb.on_triggers != NULL;
 	return (0);
 }
 
@@ -276,6 +582,8 @@ lumu_new(struct event_base *base, struct curlev *cv,
 	lu->base = base;
 	lu->cv = cv;
 	lu->cb = *cb;
+	TAILQ_INIT(&lu->ctx_ready);
+	TAILQ_INIT(&lu->ctx_later);
 	if (copy_params(lu, p) == -1) {
 		log_warnx("%s: no api-url or company key", __func__);
 		lumu_destroy(lu);
@@ -292,6 +600,11 @@ lumu_new(struct event_base *base, struct curlev *cv,
 	lu->tokens = lu->max_rpm;
 	lu->tokens_at = mono_ms();
 	lu->st.budget_tokens = lu->max_rpm > 0 ? lu->max_rpm : -1;
+	if (lu->triggers && lu->max_rpm > 0 &&
+	    lu->max_rpm <= LUMU_CTX_RESERVE)
+		log_warnx("lumu: max-requests-per-minute %d leaves nothing for "
+		    "context calls; threat triggers will not be read",
+		    lu->max_rpm);
 	return (lu);
 }
 
@@ -303,7 +616,9 @@ lumu_stop(struct lumu *lu)
 		curlev_cancel(lu->cv, lu->sc.xfer);
 	if (lu->pc.xfer != 0)
 		curlev_cancel(lu->cv, lu->pc.xfer);
-	lu->sc.xfer = lu->pc.xfer = 0;
+	if (lu->cc.xfer != 0)
+		curlev_cancel(lu->cv, lu->cc.xfer);
+	lu->sc.xfer = lu->pc.xfer = lu->cc.xfer = 0;
 	if (lu->timer != NULL)
 		evtimer_del(lu->timer);
 }
@@ -326,6 +641,9 @@ lumu_destroy(struct lumu *lu)
 	if (lu->timer != NULL)
 		event_free(lu->timer);
 	sync_free(lu->sync);
+	ctx_clear(lu);
+	hmap_free(&lu->ctx_by_id);
+	free(lu->ctx_all);
 	free(lu->api_url);
 	if (lu->key != NULL)
 		explicit_bzero(lu->key, strlen(lu->key));
@@ -405,11 +723,15 @@ lumu_stats(const struct lumu *lu)
 	return (&lu->st);
 }
 
-/* Takes a request token; 0 and *wake set when the bucket is empty. */
+/*
+ * Takes a request token when the bucket holds at least need (1, or more
+ * to keep a reserve); otherwise 0, and *wake set for when it will.
+ */
 static int
-take_token(struct lumu *lu, int64_t now, int64_t *wake)
+take_token(struct lumu *lu, int64_t now, int64_t *wake, double need)
 {
 	double	rate;
+	int64_t	t;
 
 	if (lu->max_rpm == 0)
 		return (1);
@@ -418,10 +740,14 @@ take_token(struct lumu *lu, int64_t now, int64_t *wake)
 	if (lu->tokens > lu->max_rpm)
 		lu->tokens = lu->max_rpm;
 	lu->tokens_at = now;
-	if (lu->tokens < 1.0) {
-		lu->st.budget_tokens = 0;
-		if (now + (int64_t)ceil((1.0 - lu->tokens) / rate) < *wake)
-			*wake = now + (int64_t)ceil((1.0 - lu->tokens) / rate);
+	if (lu->tokens < need) {
+		lu->st.budget_tokens = (int)lu->tokens;
+		/* A bucket this small never holds need: no wake-up. */
+		if (need > lu->max_rpm)
+			return (0);
+		t = now + (int64_t)ceil((need - lu->tokens) / rate);
+		if (t < *wake)
+			*wake = t;
 		return (0);
 	}
 	lu->tokens -= 1.0;
@@ -429,9 +755,13 @@ take_token(struct lumu *lu, int64_t now, int64_t *wake)
 	return (1);
 }
 
-/* May line c send now?  Otherwise notes in *wake when to look again. */
+/*
+ * May line c send now, with need tokens in the bucket?  Otherwise notes
+ * in *wake when to look again.
+ */
 static int
-chan_ready(struct lumu *lu, struct chan *c, int64_t now, int64_t *wake)
+chan_ready(struct lumu *lu, struct chan *c, int64_t now, int64_t *wake,
+    double need)
 {
 	int64_t	t = c->not_before > lu->hold_until ? c->not_before :
 		    lu->hold_until;
@@ -443,7 +773,7 @@ chan_ready(struct lumu *lu, struct chan *c, int64_t now, int64_t *wake)
 			*wake = t;
 		return (0);
 	}
-	return (take_token(lu, now, wake));
+	return (take_token(lu, now, wake, need));
 }
 
 /* Schedules the next try after an error: 1 s doubling to 5 min. */
@@ -660,6 +990,8 @@ sync_finish(struct lumu *lu)
 	struct decode_counts	*c = &s->counts;
 	struct store		*fresh = s->store;
 
+	if (ctx_before_handover(lu))
+		return;
 	lu->sync = NULL;
 	s->store = NULL;
 	lu->st.last_sync_seconds = (double)(mono_ms() - s->started) / 1000.0;
@@ -690,6 +1022,7 @@ sync_finish(struct lumu *lu)
 		}
 		lu->poll = POLL_RUN;
 	}
+	ctx_after_read(lu, fresh);
 	/* Ownership of fresh passes to the owner here. */
 	if (!lu->dying && lu->cb.on_sync != NULL)
 		lu->cb.on_sync(lu->cb.arg, fresh);
@@ -870,6 +1203,8 @@ poll_deliver(struct lumu *lu, const struct decode_updates *u)
 		if (!lu->dying && lu->cb.on_event != NULL)
 			lu->cb.on_event(lu->cb.arg, ev.type,
 			    ev.has_incident ? &ev.inc : NULL);
+		if (ev.has_incident)
+			ctx_event(lu, ev.type, &ev.inc);
 	}
 	changed = strcmp(lu->st.offset, u->offset) != 0;
 	snprintf(lu->st.offset, sizeof(lu->st.offset), "%s", u->offset);
@@ -940,11 +1275,190 @@ poll_done(void *arg, const struct curlev_result *r)
 	leave(lu);
 }
 
+/* Sends the context call of the first incident in the queue. */
+static int
+ctx_send(struct lumu *lu, struct ctxent *e)
+{
+	struct buf	 path = { 0 }, url = { 0 };
+	char		*esc;
+	int		 rv = -1;
+
+	/* Ids come from Lumu: escaped into the path. */
+	if ((esc = curl_easy_escape(NULL, e->id, 0)) == NULL)
+		return (-1);
+	if (buf_printf(&path, "/api/incidents/%s/context", esc) == 0 &&
+	    url_begin(lu, &url, path.data) == 0 &&
+	    buf_addstr(&url, "&hash=sha256") == 0)
+		rv = lumu_send(lu, &lu->cc, "GET", url.data, NULL,
+		    LUMU_TIMEOUT_MS, ctx_done);
+	curl_free(esc);
+	buf_free(&path);
+	buf_free(&url);
+	if (rv == -1)
+		return (-1);
+	ctx_unqueue(lu, e);
+	e->where = CTX_FLIGHT;
+	snprintf(lu->ctx_id, sizeof(lu->ctx_id), "%s", e->id);
+	lu->ctx_sent = mono_ms();
+	return (0);
+}
+
+/* Hands triggers to the owner, or into the read while it is still ours. */
+static void
+ctx_hand(struct lumu *lu, const char *const *values, size_t n)
+{
+	if (lu->sync != NULL && lu->sync->ctx_phase) {
+		/* The id came from this store, so only memory can fail. */
+		if (store_set_triggers(lu->sync->store, lu->ctx_id, values,
+		    n) == -1)
+			log_warnx("lumu: context: out of memory for triggers");
+		return;
+	}
+	if (!lu->dying)
+		lu->cb.on_triggers(lu->cb.arg, lu->ctx_id, values, n);
+}
+
+/* Reads a context answer (200 or 404) and hands it over; -1 with err. */
+static int
+ctx_answer(struct lumu *lu, const struct curlev_result *r, char *err,
+    size_t errsz)
+{
+	struct decode_context	 dc;
+	cJSON			*root;
+	char			 tmp[128];
+
+	if (r->status == 404) {
+		/* Lumu has no context for it: no triggers. */
+		ctx_hand(lu, NULL, 0);
+		return (0);
+	}
+	if ((root = decode_parse(r->body, r->len, tmp, sizeof(tmp))) == NULL) {
+		snprintf(err, errsz, "%s", tmp);
+		return (-1);
+	}
+	/* root is ours until cJSON_Delete; dc borrows its strings. */
+	if (decode_context(root, &dc, err, errsz) == -1) {
+		cJSON_Delete(root);
+		return (-1);
+	}
+	/* Missing counts as not active, as Lumu's own integrations read it. */
+	if (dc.currently_active == 1)
+		ctx_hand(lu, dc.triggers, dc.ntriggers);
+	else
+		ctx_hand(lu, NULL, 0);
+	log_debug("%s: %zu triggers (%s)", __func__, dc.ntriggers,
+	    dc.currently_active == 1 ? "active" : "not active");
+	cJSON_Delete(root);
+	return (0);
+}
+
+/* A context was read: nothing is due until the next update. */
+static void
+ctx_settle(struct lumu *lu, struct ctxent *e)
+{
+	e->fetched = lu->ctx_sent;
+	e->tries = 0;
+	if (e->again) {
+		e->again = 0;
+		ctx_queue(lu, e, e->fetched + LUMU_CTX_THROTTLE_MS);
+	}
+}
+
+/*
+ * A context call failed.  The incident goes to the back of the queue, so
+ * one bad incident holds up no other; answers that make no sense count
+ * against it, and after a few it keeps the triggers it has until its next
+ * update.
+ */
+static void
+ctx_failed(struct lumu *lu, struct ctxent *e, const struct curlev_result *r,
+    const char *why)
+{
+	char	id[DECODE_ID_MAX * 4 + 1], what[sizeof(id) + 32];
+
+	clean_text(id, sizeof(id), lu->ctx_id);
+	snprintf(what, sizeof(what), "context of incident %s", id);
+	answer_error(lu, &lu->cc, what, r, why);
+	if (e == NULL)
+		return;		/* aged out meanwhile */
+	/* Down, busy or limited is not the incident's fault. */
+	if (!r->ok || r->status >= 500 || r->status == 401 ||
+	    r->status == 429 || ++e->tries < LUMU_CTX_TRIES) {
+		ctx_queue(lu, e, 0);
+		return;
+	}
+	log_warnx("lumu: %s: giving up after %d bad answers; its triggers "
+	    "stay as they are until it is updated", what, LUMU_CTX_TRIES);
+	ctx_settle(lu, e);
+}
+
+/* A context call ended. */
+static void
+ctx_done(void *arg, const struct curlev_result *r)
+{
+	struct lumu	*lu = arg;
+	struct ctxent	*e;
+	char		 err[256] = "";
+	int		 rv = -1;
+
+	enter(lu);
+	lu->cc.xfer = 0;
+	lu->kick = 1;
+	if ((e = ctx_find(lu, lu->ctx_id)) != NULL)
+		e->where = CTX_IDLE;
+	if (r->ok && (r->status == 200 || r->status == 404))
+		rv = ctx_answer(lu, r, err, sizeof(err));
+	if (rv == 0) {
+		lu->cc.backoff = 0;
+		if (e != NULL)
+			ctx_settle(lu, e);
+	} else
+		ctx_failed(lu, e, r, err[0] != '\0' ? err : NULL);
+	/* Following off: the read goes over once its contexts are read. */
+	if (!lu->dying && lu->sync != NULL && lu->sync->ctx_phase &&
+	    TAILQ_EMPTY(&lu->ctx_ready) && TAILQ_EMPTY(&lu->ctx_later))
+		sync_finish(lu);
+	leave(lu);
+}
+
+/*
+ * Starts the next context call when one is due.  It spends only tokens
+ * beyond a reserve for the stream and a full read, and waits while a
+ * read is under way or wanted, so it never holds either of them up.
+ */
+static void
+tick_ctx(struct lumu *lu, int64_t now, int64_t *wake)
+{
+	double	need = 1.0;
+	int	phase = lu->sync != NULL && lu->sync->ctx_phase;
+
+	if (lu->dying || !lu->triggers)
+		return;
+	if (lu->follow && lu->ctx_prune_at != 0 && now >= lu->ctx_prune_at)
+		ctx_prune(lu);
+	ctx_promote(lu, now, wake);
+	if (TAILQ_EMPTY(&lu->ctx_ready) || lu->cc.xfer != 0)
+		return;
+	if (!phase && lu->max_rpm > 0) {
+		/* sync_done and the read's start kick us again. */
+		if (lu->sync != NULL || lu->sync_wanted)
+			return;
+		need += LUMU_CTX_RESERVE;
+	}
+	if (!chan_ready(lu, &lu->cc, now, wake, need))
+		return;
+	if (ctx_send(lu, TAILQ_FIRST(&lu->ctx_ready)) == -1) {
+		report(lu, "context: cannot start a request");
+		chan_backoff(lu, &lu->cc);
+	}
+}
+
 /* Starts the full read's next request, or a new read, when allowed. */
 static void
 tick_sync(struct lumu *lu, int64_t now, int64_t *wake)
 {
-	if (lu->dying)
+	/* Pages done, contexts under way: ctx_done finishes the read. */
+	if (lu->dying || (lu->sync != NULL && lu->sync->ctx_phase))
 		return;
 	if (lu->sync == NULL) {
 		if (!lu->sync_wanted)
@@ -953,7 +1467,7 @@ tick_sync(struct lumu *lu, int64_t now, int64_t *wake)
 		if (lu->poll == POLL_PROBE && !lu->probe_failed)
 			return;
 	}
-	if (!chan_ready(lu, &lu->sc, now, wake))
+	if (!chan_ready(lu, &lu->sc, now, wake, 1.0))
 		return;
 	if (lu->sync == NULL && sync_begin(lu) == -1) {
 		report(lu, "full read: out of memory");
@@ -973,7 +1487,7 @@ tick_poll(struct lumu *lu, int64_t now, int64_t *wake)
 {
 	if (lu->dying || (lu->poll != POLL_PROBE && lu->poll != POLL_RUN))
 		return;
-	if (!chan_ready(lu, &lu->pc, now, wake))
+	if (!chan_ready(lu, &lu->pc, now, wake, 1.0))
 		return;
 	if (poll_send(lu) == -1) {
 		report(lu, "updates: cannot start a request");
@@ -999,6 +1513,8 @@ lumu_tick(struct lumu *lu)
 	/* The stream first: its probe comes before the first read. */
 	tick_poll(lu, now, &wake);
 	tick_sync(lu, now, &wake);
+	/* Contexts last: they spend what the other two leave. */
+	tick_ctx(lu, now, &wake);
 	if (lu->dying)
 		return;
 	evtimer_del(lu->timer);

@@ -3,8 +3,10 @@
  * (tests/lumu_standin.py) run as a child process, on a real event loop:
  * a paged full read, windows past the history limit, every fault the
  * stand-in can inject, a rejected key, rate-limit headers, a timeout,
- * the updates stream, an offset that goes backwards, and a log that
- * never shows the key.
+ * the updates stream, an offset that goes backwards, threat triggers
+ * (active, not active, unmarked, 404, a retry, the once-a-minute re-read
+ * after an update, the budget left to the stream), and a log that never
+ * shows the key.
  */
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -47,6 +49,15 @@ static int	 port;
 static char	 tmpdir[] = "/tmp/test_lumu.XXXXXX";
 static char	 logpath[256];
 
+/* What on_triggers was last told about one incident. */
+struct trig {
+	char		 id[32];
+	int		 calls;
+	size_t		 n;
+	char		 values[512];	/* space-separated */
+	double		 at;		/* now_s() of the last call */
+};
+
 struct ctx {
 	struct event_base	*base;
 	struct curlev		*cv;
@@ -69,6 +80,8 @@ struct ctx {
 	struct curlev_result	 res;		/* curlev tests */
 	int			 res_done;
 	char			 res_error[256];
+	struct trig		 trig[64];
+	size_t			 ntrig;
 };
 
 static double
@@ -323,6 +336,13 @@ never(struct ctx *c)
 	return (0);
 }
 
+/* Gives the stand-in time to log the request just answered. */
+static void
+log_settle(struct ctx *c)
+{
+	run_until(c, never, 0.3);
+}
+
 /* A fresh client on c with the usual parameters. */
 static void
 client_new(struct ctx *c, int64_t lookback_days, int follow, int max_rpm)
@@ -363,7 +383,11 @@ client_free(struct ctx *c)
 	c->store = NULL;
 }
 
-/* The API requests the stand-in saw since the last clear, parsed. */
+/*
+ * The API requests the stand-in saw since the last clear, parsed.  It
+ * logs a request once its answer is sent, so a caller that just got one
+ * first lets the stand-in catch up (log_settle).
+ */
 static cJSON *
 request_log(void)
 {
@@ -384,6 +408,49 @@ field(const cJSON *o, const char *k)
 	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	return (cJSON_IsString(v) ? v->valuestring : "");
+}
+
+/* The record of an incident's triggers; created when asked to. */
+static struct trig *
+trig_find(struct ctx *c, const char *id, int create)
+{
+	size_t	i;
+
+	for (i = 0; i < c->ntrig; i++)
+		if (strcmp(c->trig[i].id, id) == 0)
+			return (&c->trig[i]);
+	if (!create || c->ntrig == sizeof(c->trig) / sizeof(c->trig[0]))
+		return (NULL);
+	memset(&c->trig[c->ntrig], 0, sizeof(c->trig[0]));
+	snprintf(c->trig[c->ntrig].id, sizeof(c->trig[0].id), "%s", id);
+	return (&c->trig[c->ntrig++]);
+}
+
+static void
+on_triggers(void *arg, const char *id, const char *const *values, size_t n)
+{
+	struct ctx	*c = arg;
+	struct trig	*t;
+	size_t		 i, o = 0;
+
+	if ((t = trig_find(c, id, 1)) == NULL)
+		return;
+	t->calls++;
+	t->n = n;
+	t->at = now_s();
+	t->values[0] = '\0';
+	for (i = 0; i < n && o < sizeof(t->values); i++)
+		o += (size_t)snprintf(t->values + o, sizeof(t->values) - o,
+		    "%s%s", i > 0 ? " " : "", values[i]);
+}
+
+/* Calls of on_triggers for id so far. */
+static int
+trig_calls(struct ctx *c, const char *id)
+{
+	struct trig	*t = trig_find(c, id, 0);
+
+	return (t != NULL ? t->calls : 0);
 }
 
 /* ---- tests ---- */
@@ -478,6 +545,7 @@ test_full_read(struct ctx *c)
 	IS(st->budget_tokens, 37, "three tokens spent of 40");
 	OK(st->last_sync_seconds >= 0 && st->last_sync_seconds < 15,
 	    "sync time recorded");
+	log_settle(c);
 	check_list_requests();
 	client_free(c);
 }
@@ -800,6 +868,370 @@ test_updates(struct ctx *c)
 	client_free(c);
 }
 
+#define NBUDGET		40	/* Malware incidents of the budget client */
+
+static const char *const c2c[] = { "C2C" };
+static const char *const malware[] = { "Malware" };
+
+/* A client that reads threat triggers. */
+static void
+ctx_client_new(struct ctx *c, const char *const *tv, size_t nt, int follow,
+    int64_t wait, int max_rpm)
+{
+	struct lumu_params	p;
+	struct lumu_callbacks	cb;
+	char			url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	memset(&p, 0, sizeof(p));
+	p.api_url = url;
+	p.key = KEY;
+	p.types = tv;
+	p.ntypes = nt;
+	p.lookback = 30 * 86400;
+	p.updates_wait = wait;
+	p.resync = 3600;
+	p.max_rpm = max_rpm;
+	p.threat_triggers = 1;
+	p.follow_updates = follow;
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = c;
+	cb.on_sync = on_sync;
+	cb.on_event = on_event;
+	cb.on_batch = on_batch;
+	cb.on_error = on_error;
+	cb.on_triggers = on_triggers;
+	c->syncs = c->errors = c->batches = 0;
+	memset(c->events, 0, sizeof(c->events));
+	c->err[0] = c->offset[0] = '\0';
+	c->ntrig = 0;
+	c->lu = lumu_new(c->base, c->cv, &p, &cb);
+}
+
+/* Replaces the stand-in's data with the incidents of these tests. */
+static int
+load_contexts(void)
+{
+	struct buf	 b = { 0 };
+	char		 id[32];
+	long		 status;
+	int		 i;
+
+	control("DELETE", "/_control/incidents", NULL, NULL);
+	buf_addstr(&b, "{\"quiet\": true, \"incidents\": [");
+	add_incident(&b, "ctx-act", "open", "C2C", 1000, "act.example.com");
+	add_incident(&b, "ctx-inact", "open", "C2C", 2000,
+	    "inact.example.com");
+	add_incident(&b, "ctx-miss", "open", "C2C", 3000, "miss.example.com");
+	add_incident(&b, "ctx-def", "open", "C2C", 4000, "def.example.com");
+	add_incident(&b, "ctx-404", "open", "C2C", 5000, "nf.example.com");
+	add_incident(&b, "ctx-500", "open", "C2C", 6000, "err.example.com");
+	for (i = 0; i < NBUDGET; i++) {
+		snprintf(id, sizeof(id), "bud-%02d", i);
+		add_incident(&b, id, "open", "Malware", 60000 + i * 1000,
+		    "bud.example.com");
+	}
+	/* ctx-def and the bud-* have none: the stand-in's default. */
+	buf_addstr(&b, "], \"contexts\": {"
+	    "\"ctx-act\": {\"currently_active\": true, \"threat_triggers\": "
+	    "[\"https://act.example.com/a.php\", \"tcp://act2.example.com:443\""
+	    "]}, \"ctx-inact\": {\"currently_active\": false, "
+	    "\"threat_triggers\": [\"https://inact.example.com/x\"]}, "
+	    "\"ctx-miss\": {\"threat_triggers\": [\"https://miss.example.com/"
+	    "y\"]}}}");
+	status = control("POST", "/_control/incidents", b.data, NULL);
+	buf_free(&b);
+	control("POST", "/_control/fault", "{\"mode\": \"status\", \"status\": "
+	    "404, \"count\": -1, \"path\": \"/api/incidents/ctx-404/context\", "
+	    "\"body\": {\"name\": \"NotFound\", \"detail\": \"no context\"}}",
+	    NULL);
+	return (status == 200 ? 0 : -1);
+}
+
+/* Context requests in the log: all of them, or those of one incident. */
+static int
+count_contexts(const char *id, int *hash_ok)
+{
+	cJSON		*log = request_log(), *el;
+	const char	*path;
+	char		 want[128];
+	int		 n = 0;
+
+	snprintf(want, sizeof(want), "/api/incidents/%s/context",
+	    id != NULL ? id : "");
+	cJSON_ArrayForEach(el, log) {
+		path = field(el, "path");
+		if (id != NULL ? strcmp(path, want) != 0 :
+		    strncmp(path, "/api/incidents/", 15) != 0 ||
+		    strstr(path, "/context") == NULL)
+			continue;
+		n++;
+		if (hash_ok != NULL && strstr(field(el, "query"),
+		    "hash=sha256") == NULL)
+			*hash_ok = 0;
+	}
+	cJSON_Delete(log);
+	return (n);
+}
+
+/* 1 when one of an incident's triggers in the store contains want. */
+static int
+store_trigger(const struct store *st, const char *id, const char *want)
+{
+	const struct store_incident	*si;
+	size_t				 i;
+
+	if (st == NULL || (si = store_incident_find(st, id)) == NULL)
+		return (0);
+	for (i = si->ninds - si->ntriggers; i < si->ninds; i++)
+		if (strstr(si->inds[i]->value, want) != NULL)
+			return (1);
+	return (0);
+}
+
+static int
+ntriggers_of(const struct store *st, const char *id)
+{
+	const struct store_incident	*si;
+
+	if (st == NULL || (si = store_incident_find(st, id)) == NULL)
+		return (-1);
+	return ((int)si->ntriggers);
+}
+
+/* Following off: the read comes back with its contexts inside. */
+static void
+test_contexts_once(struct ctx *c)
+{
+	int	hash_ok = 1;
+
+	control("DELETE", "/_control/log", NULL, NULL);
+	ctx_client_new(c, c2c, 1, 0, 2, 0);
+	lumu_start(c->lu, "");
+	OK(run_until(c, any_callback, 15), "contexts, one read: it ends");
+	IS(c->syncs, 1, "the read is handed over once its contexts are read");
+	IS(c->errors, 0, "a 404 context is no error");
+	IS((int)c->ntrig, 0, "nothing through on_triggers: all in the store");
+	IS(ntriggers_of(c->store, "ctx-act"), 2, "active: both triggers");
+	OK(store_trigger(c->store, "ctx-act", "act.example.com/a.php") &&
+	    store_trigger(c->store, "ctx-act", "act2.example.com"),
+	    "the URL and the host of tcp://host:port");
+	IS(ntriggers_of(c->store, "ctx-inact"), 0, "not active: no triggers");
+	IS(ntriggers_of(c->store, "ctx-miss"), 0,
+	    "currently_active missing: no triggers");
+	IS(ntriggers_of(c->store, "ctx-404"), 0, "404: no triggers");
+	log_settle(c);
+	IS(count_contexts(NULL, &hash_ok), 6, "one context call per incident");
+	OK(hash_ok, "every context call asks for hash=sha256");
+	client_free(c);
+}
+
+/* With a budget of 2 a minute, the stream needs all of it. */
+static void
+test_contexts_no_budget(struct ctx *c)
+{
+	control("DELETE", "/_control/log", NULL, NULL);
+	ctx_client_new(c, c2c, 1, 1, 2, 2);
+	lumu_start(c->lu, "");
+	OK(run_until(c, got_sync, 10), "budget 2: the read is handed over");
+	run_until(c, never, 1.5);
+	IS(count_contexts(NULL, NULL), 0, "budget 2: no context call at all");
+	IS((int)c->ntrig, 0, "and no triggers handed over");
+	client_free(c);
+}
+
+static int
+a_first_round(struct ctx *c)
+{
+	return (trig_calls(c, "ctx-act") > 0 &&
+	    trig_calls(c, "ctx-inact") > 0 && trig_calls(c, "ctx-miss") > 0 &&
+	    trig_calls(c, "ctx-def") > 0 && trig_calls(c, "ctx-404") > 0 &&
+	    trig_calls(c, "ctx-500") > 0);
+}
+
+static int
+got_ghost(struct ctx *c)
+{
+	return (trig_calls(c, "ctx-ghost") > 0);
+}
+
+static int
+act_twice(struct ctx *c)
+{
+	return (trig_calls(c, "ctx-act") >= 2 && trig_calls(c, "ctx-def") >= 2);
+}
+
+/* Checks what the first round of contexts handed over. */
+static void
+check_first_round(struct ctx *a)
+{
+	struct trig	*t;
+
+	t = trig_find(a, "ctx-act", 0);
+	OK(t != NULL && t->n == 2 && strcmp(t->values,
+	    "https://act.example.com/a.php tcp://act2.example.com:443") == 0,
+	    "active: its triggers handed over as sent");
+	t = trig_find(a, "ctx-inact", 0);
+	OK(t != NULL && t->n == 0, "not active: n = 0");
+	t = trig_find(a, "ctx-miss", 0);
+	OK(t != NULL && t->n == 0, "currently_active missing: n = 0");
+	t = trig_find(a, "ctx-404", 0);
+	OK(t != NULL && t->n == 0, "404: n = 0");
+	t = trig_find(a, "ctx-def", 0);
+	OK(t != NULL && t->n == 1 && strcmp(t->values, "def.example.com") == 0,
+	    "the stand-in's default context");
+	IS(a->errors, 1, "one error: the 500");
+	if (!OK(strstr(a->err, "context of incident ctx-500: HTTP 500") !=
+	    NULL, "the failed context is named"))
+		printf("#   message: %s\n", a->err);
+	t = trig_find(a, "ctx-500", 0);
+	OK(t != NULL && t->n == 1, "and read on the next try");
+	log_settle(a);
+	IS(count_contexts("ctx-500", NULL), 2, "in two calls");
+	IS(count_contexts("ctx-act", NULL), 1, "the others in one each");
+}
+
+/* Incidents from the stream: read at once, unless of a type not asked. */
+static void
+check_stream_contexts(struct ctx *a)
+{
+	struct buf	 b = { 0 };
+	char		 ts[32];
+	struct trig	*t;
+
+	time_format_iso(time_now_ms(), ts, sizeof(ts));
+	/* An incident the stand-in does not know: its context is a 404. */
+	buf_printf(&b, "{\"events\": [{\"NewIncidentCreated\": {\"incident\": "
+	    "{\"id\": \"ctx-ghost\", \"timestamp\": \"%s\", \"lastContact\": "
+	    "\"%s\", \"status\": \"open\", \"adversaries\": [\"ghost.example."
+	    "com\"], \"adversaryTypes\": [\"C2C\"]}}}]}", ts, ts);
+	control("POST", "/_control/events", b.data, NULL);
+	buf_free(&b);
+	control("POST", "/_control/incidents", "{\"incidents\": [{\"id\": "
+	    "\"ctx-spam\", \"adversaries\": [\"spam.example.com\"], "
+	    "\"adversaryTypes\": [\"Spam\"]}]}", NULL);
+	OK(run_until(a, got_ghost, 10), "a new incident from the stream: its "
+	    "context is read at once");
+	t = trig_find(a, "ctx-ghost", 0);
+	OK(t != NULL && t->n == 0, "unknown to Lumu (404): n = 0");
+	run_until(a, never, 1);
+	IS(count_contexts("ctx-spam", NULL), 0,
+	    "no context for a type not asked for");
+	IS(a->errors, 1, "a 404 is no error");
+}
+
+/* The stream's polls of the budget client never waited for a token. */
+static void
+check_poll_gaps(void)
+{
+	cJSON		*log = request_log(), *el;
+	const cJSON	*el_s;
+	int64_t		 start, prev_end = -1;
+	double		 worst = 0, gap;
+	int		 n = 0;
+
+	cJSON_ArrayForEach(el, log) {
+		if (strstr(field(el, "path"), "/updates") == NULL ||
+		    strstr(field(el, "query"), "&time=2") == NULL ||
+		    strstr(field(el, "query"), "offset=") == NULL ||
+		    time_parse_iso(field(el, "time"), &start) == -1)
+			continue;
+		el_s = cJSON_GetObjectItemCaseSensitive(el, "elapsed");
+		if (prev_end >= 0) {
+			gap = (double)(start - prev_end) / 1000.0;
+			if (gap > worst)
+				worst = gap;
+		}
+		prev_end = start + (int64_t)(cJSON_IsNumber(el_s) ?
+		    el_s->valuedouble * 1000 : 0);
+		n++;
+	}
+	cJSON_Delete(log);
+	OK(n >= 20, "the budget client polled all along");
+	/* A token takes 1.5 s at 40 a minute; less is scheduling noise. */
+	if (!OK(worst < 1.2, "no poll waited for a token taken by a context"))
+		printf("#   longest gap %.3f s over %d polls\n", worst, n);
+}
+
+/* What the client with a budget of 40 a minute did meanwhile. */
+static void
+check_budget(struct ctx *b, double t0)
+{
+	const struct lumu_stats	*st = lumu_stats(b->lu);
+	double			 first = 1e18, last = 0, elapsed = now_s() - t0;
+	size_t			 i, read = 0;
+
+	for (i = 0; i < b->ntrig; i++) {
+		if (strncmp(b->trig[i].id, "bud-", 4) != 0)
+			continue;
+		read += b->trig[i].calls == 1;
+		if (b->trig[i].at < first)
+			first = b->trig[i].at;
+		if (b->trig[i].at > last)
+			last = b->trig[i].at;
+	}
+	IS((int)read, NBUDGET, "budget 40: every context read, once");
+	IS(b->errors, 0, "budget 40: no errors");
+	OK(last - first > 10, "contexts beyond the reserve waited for tokens");
+	OK(st->requests <= 40 + (uint64_t)(40 * elapsed / 60) + 1,
+	    "never more requests than the budget allows");
+	OK(st->budget_tokens >= 0 && st->budget_tokens <= 40,
+	    "budget_tokens in range");
+	check_poll_gaps();
+}
+
+/*
+ * Two clients at once on one stand-in: one without a budget (C2C) for
+ * what is handed over and when contexts are read again, one with a
+ * budget of 40 a minute (Malware) for what the stream keeps.
+ */
+static void
+test_contexts_follow(struct ctx *a)
+{
+	static struct ctx	 b;
+	struct trig		*t;
+	double			 t0, first_act;
+
+	control("DELETE", "/_control/log", NULL, NULL);
+	control("POST", "/_control/fault", "{\"mode\": \"status\", \"status\": "
+	    "500, \"path\": \"/api/incidents/ctx-500/context\"}", NULL);
+	b.base = a->base;
+	b.cv = a->cv;
+	ctx_client_new(a, c2c, 1, 1, 3, 0);
+	ctx_client_new(&b, malware, 1, 1, 2, 40);
+	t0 = now_s();
+	lumu_start(a->lu, "");
+	lumu_start(b.lu, "");
+	OK(run_until(a, a_first_round, 15), "every C2C context read");
+	check_first_round(a);
+	check_stream_contexts(a);
+
+	t = trig_find(a, "ctx-act", 0);
+	first_act = t != NULL ? t->at : 0;
+	control("POST", "/_control/incidents/ctx-act", "{\"context\": "
+	    "{\"currently_active\": true, \"threat_triggers\": [\"https://act."
+	    "example.com/b.php\"]}}", NULL);
+	control("POST", "/_control/incidents/ctx-act", "{\"comment\": \"x\"}",
+	    NULL);
+	control("POST", "/_control/incidents/ctx-def", "{\"context\": "
+	    "{\"currently_active\": false}}", NULL);
+	run_until(a, never, 4);
+	IS(trig_calls(a, "ctx-act"), 1, "an update within the minute waits");
+	OK(run_until(a, act_twice, 70), "and is read once the minute is over");
+	t = trig_find(a, "ctx-act", 0);
+	OK(t != NULL && t->at - first_act >= 59.5 && t->at - first_act < 66,
+	    "about a minute after the first read");
+	OK(t != NULL && t->n == 1 && strcmp(t->values,
+	    "https://act.example.com/b.php") == 0, "with the new triggers");
+	log_settle(a);
+	IS(count_contexts("ctx-act", NULL), 2, "two updates, one more call");
+	t = trig_find(a, "ctx-def", 0);
+	OK(t != NULL && t->n == 0, "no longer active: triggers withdrawn");
+	check_budget(&b, t0);
+	client_free(&b);
+	client_free(a);
+}
+
 /* Nothing written to the log may hold the key, in any spelling. */
 static void
 test_log_clean(void)
@@ -849,6 +1281,10 @@ main(void)
 	test_rate_limited(&c);
 	test_curlev(&c);
 	test_updates(&c);
+	OK(load_contexts() == 0, "incidents and contexts loaded");
+	test_contexts_once(&c);
+	test_contexts_no_budget(&c);
+	test_contexts_follow(&c);
 	curlev_free(c.cv);
 	event_base_free(c.base);
 	test_log_clean();
