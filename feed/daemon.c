@@ -31,6 +31,7 @@
 
 #define HOUSEKEEPING_SECONDS	60
 #define SAVE_DELAY_SECONDS	5	/* changes are written this soon */
+#define RENDER_DELAY_SECONDS	1	/* threat triggers show this soon */
 
 struct daemon {
 	struct event_base	*base;
@@ -45,6 +46,7 @@ struct daemon {
 	struct event		*ev_sig[4];
 	struct event		*ev_tick;
 	struct event		*ev_save;
+	struct event		*ev_render;
 	int			 save_pending;
 	const char		*export_dir;
 	int			 once;
@@ -55,6 +57,7 @@ struct daemon {
 
 static void	daemon_render(struct daemon *);
 static void	schedule_save(struct daemon *);
+static void	note_known_contexts(struct daemon *);
 
 /* The one-line status systemd shows for the service. */
 static void
@@ -264,16 +267,31 @@ on_batch(void *arg, const char *offset)
 	schedule_save(d);
 }
 
-/* lumu: an incident's threat triggers were read. */
-static void
+/* lumu: an incident's threat triggers were read; -1: unknown incident. */
+static int
 on_triggers(void *arg, const char *id, const char *const *values, size_t n)
 {
 	struct daemon	*d = arg;
+	struct timeval	 soon = { RENDER_DELAY_SECONDS, 0 };
 
-	if (d->store == NULL)
-		return;
-	if (store_set_triggers(d->store, id, values, n) == 0)
-		d->dirty = 1;
+	if (d->store == NULL || store_set_triggers(d->store, id, values,
+	    n) == -1)
+		return (-1);
+	d->dirty = 1;
+	/* Contexts arrive one by one: render them together, soon. */
+	if (d->ev_render != NULL && !event_pending(d->ev_render, EV_TIMEOUT,
+	    NULL))
+		event_add(d->ev_render, &soon);
+	return (0);
+}
+
+static void
+on_render(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (d->dirty)
+		daemon_render(d);
 }
 
 /* lumu: something failed; the last good feeds stay. */
@@ -417,8 +435,12 @@ daemon_reload(struct daemon *d)
 	push_free(d->push);
 	d->push = push_new(d->base, d->cev, d->conf);
 	daemon_render(d);
-	if (d->lumu == NULL && start_lumu(d, "") == -1)
-		log_warnx("reload: could not start the Lumu client");
+	if (d->lumu == NULL) {
+		if (start_lumu(d, "") == -1)
+			log_warnx("reload: could not start the Lumu client");
+		else
+			note_known_contexts(d);
+	}
 	log_info("configuration reloaded");
  out:
 	notify_ready();
@@ -500,6 +522,19 @@ load_state(struct daemon *d, char *offset, size_t offsz)
 	daemon_render(d);
 }
 
+/* The triggers loaded from state need no new context call. */
+static void
+note_known_contexts(struct daemon *d)
+{
+	const struct store_incident	*inc;
+	size_t				 i;
+
+	for (i = 0; d->store != NULL &&
+	    (inc = store_incident_at(d->store, i)) != NULL; i++)
+		if (inc->ntriggers > 0)
+			lumu_context_known(d->lumu, inc->id, inc->last_contact);
+}
+
 /* Creates the base, the curl glue, the site; shared by run and once. */
 static int
 daemon_init(struct daemon *d, struct conf *conf)
@@ -535,6 +570,8 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_tick);
 	if (d->ev_save != NULL)
 		event_free(d->ev_save);
+	if (d->ev_render != NULL)
+		event_free(d->ev_render);
 	store_free(d->store);
 	site_unref(d->site);
 	allowlist_free(d->al);
@@ -558,8 +595,9 @@ daemon_run(struct conf *conf)
 		goto out;
 	}
 	/* Saved feeds are in place before the first request can arrive. */
-	if ((d.ev_save = evtimer_new(d.base, on_save, &d)) == NULL)
-		fatalx("cannot create the state timer");
+	if ((d.ev_save = evtimer_new(d.base, on_save, &d)) == NULL ||
+	    (d.ev_render = evtimer_new(d.base, on_render, &d)) == NULL)
+		fatalx("cannot create the state timers");
 	load_state(&d, offset, sizeof(offset));
 	if ((d.http = http_new(d.base, d.conf, d.site)) == NULL)
 		goto out;
@@ -575,6 +613,8 @@ daemon_run(struct conf *conf)
 		fatalx("cannot start the housekeeping timer");
 	if (start_lumu(&d, offset) == -1)
 		log_warnx("cannot start the Lumu client");
+	else
+		note_known_contexts(&d);
 	log_info("serving %zu feeds on port %d", d.conf->nfeeds,
 	    http_port(d.http));
 	notify_ready();

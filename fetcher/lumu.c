@@ -355,6 +355,18 @@ ctx_add(struct lumu *lu, const char *id, int64_t last_contact)
 	return (e);
 }
 
+void
+lumu_context_known(struct lumu *lu, const char *id, int64_t last_contact)
+{
+	struct ctxent	*e;
+
+	if (!lu->triggers || ctx_find(lu, id) != NULL)
+		return;
+	/* Known and not queued: read again only after an update. */
+	if ((e = ctx_add(lu, id, last_contact)) != NULL)
+		e->fetched = mono_ms();
+}
+
 /* Stops tracking an incident. */
 static void
 ctx_remove(struct lumu *lu, struct ctxent *e)
@@ -1303,10 +1315,15 @@ ctx_send(struct lumu *lu, struct ctxent *e)
 	return (0);
 }
 
-/* Hands triggers to the owner, or into the read while it is still ours. */
+/*
+ * Hands triggers to the owner, or into the read while it is still ours.
+ * An owner that does not know the incident makes the client forget it.
+ */
 static void
 ctx_hand(struct lumu *lu, const char *const *values, size_t n)
 {
+	struct ctxent	*e;
+
 	if (lu->sync != NULL && lu->sync->ctx_phase) {
 		/* The id came from this store, so only memory can fail. */
 		if (store_set_triggers(lu->sync->store, lu->ctx_id, values,
@@ -1314,8 +1331,9 @@ ctx_hand(struct lumu *lu, const char *const *values, size_t n)
 			log_warnx("lumu: context: out of memory for triggers");
 		return;
 	}
-	if (!lu->dying)
-		lu->cb.on_triggers(lu->cb.arg, lu->ctx_id, values, n);
+	if (!lu->dying && lu->cb.on_triggers(lu->cb.arg, lu->ctx_id, values,
+	    n) == -1 && (e = ctx_find(lu, lu->ctx_id)) != NULL)
+		ctx_remove(lu, e);
 }
 
 /* Reads a context answer (200 or 404) and hands it over; -1 with err. */
@@ -1410,7 +1428,8 @@ ctx_done(void *arg, const struct curlev_result *r)
 		rv = ctx_answer(lu, r, err, sizeof(err));
 	if (rv == 0) {
 		lu->cc.backoff = 0;
-		if (e != NULL)
+		/* ctx_answer may have made the client forget the incident. */
+		if ((e = ctx_find(lu, lu->ctx_id)) != NULL)
 			ctx_settle(lu, e);
 	} else
 		ctx_failed(lu, e, r, err[0] != '\0' ? err : NULL);

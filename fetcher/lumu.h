@@ -61,9 +61,12 @@ struct lumu_callbacks {
 	/*
 	 * threat-triggers = yes: an incident's context was read; values are
 	 * its threat triggers when the context is currently active (n = 0
-	 * otherwise).  May be NULL when threat triggers are off.
+	 * otherwise).  Returns -1 when the owner does not know the incident
+	 * (its read was held back, say): the client then forgets that it
+	 * read it, and reads it again after the next full read.  May be NULL
+	 * when threat triggers are off.
 	 */
-	void	(*on_triggers)(void *arg, const char *incident_id,
+	int	(*on_triggers)(void *arg, const char *incident_id,
 		    const char *const *values, size_t n);
 };
 
@@ -83,6 +86,13 @@ struct lumu	*lumu_new(struct event_base *, struct curlev *,
 void		 lumu_free(struct lumu *);
 /* Starts the first full read; offset resumes a saved cursor ("" none). */
 int		 lumu_start(struct lumu *, const char *offset);
+/*
+ * Tells the client that the owner already holds the triggers of an
+ * incident (from saved state), so its context is not read again until
+ * the incident is updated.
+ */
+void		 lumu_context_known(struct lumu *, const char *id,
+		    int64_t last_contact);
 /* Asks for a full read now (resync). */
 void		 lumu_resync(struct lumu *);
 const struct lumu_stats *lumu_stats(const struct lumu *);

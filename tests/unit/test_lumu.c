@@ -426,7 +426,7 @@ trig_find(struct ctx *c, const char *id, int create)
 	return (&c->trig[c->ntrig++]);
 }
 
-static void
+static int
 on_triggers(void *arg, const char *id, const char *const *values, size_t n)
 {
 	struct ctx	*c = arg;
@@ -434,7 +434,7 @@ on_triggers(void *arg, const char *id, const char *const *values, size_t n)
 	size_t		 i, o = 0;
 
 	if ((t = trig_find(c, id, 1)) == NULL)
-		return;
+		return (0);
 	t->calls++;
 	t->n = n;
 	t->at = now_s();
@@ -442,6 +442,7 @@ on_triggers(void *arg, const char *id, const char *const *values, size_t n)
 	for (i = 0; i < n && o < sizeof(t->values); i++)
 		o += (size_t)snprintf(t->values + o, sizeof(t->values) - o,
 		    "%s%s", i > 0 ? " " : "", values[i]);
+	return (0);
 }
 
 /* Calls of on_triggers for id so far. */
