@@ -985,6 +985,10 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "lumu-standin/1.0"
+    # Headers and body go out in separate writes; without TCP_NODELAY the
+    # body waits for the client's delayed ACK (40 ms) on a kept-alive
+    # connection, which no production server does.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         self.serve("GET")

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import signal
 import statistics
@@ -181,15 +180,19 @@ def bench_serve(build, wd, binary):
 
 
 def peak_rss_run(cmd, cwd):
-    """Runs cmd, returns (seconds, peak RSS in bytes of that child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Runs cmd, returns (seconds, peak RSS in bytes of that process)."""
     t = time.monotonic()
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True)
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    # wait4 reports this child's own peak, not the largest of all children.
+    _, status, usage = os.wait4(p.pid, 0)
     secs = time.monotonic() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read()
+    p.stderr.close()
     if p.returncode != 0:
-        raise RuntimeError(p.stderr.decode())
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return secs, max(after, before) * 1024
+        raise RuntimeError(err.decode())
+    return secs, usage.ru_maxrss * 1024
 
 
 def raw_fetch(url, pages):
