@@ -631,6 +631,9 @@ class State:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-panos"
+    # Headers and body are separate writes: without TCP_NODELAY each
+    # answer on a kept-alive connection waits for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         if self.server.verbose:
