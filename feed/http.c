@@ -216,6 +216,13 @@ worker_init(struct http *h, struct http_worker *w, size_t idx)
 			return (-1);
 		/* Only this thread ever touches its base: no locks. */
 		event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+		/*
+		 * evhttp turns reading off and writing on for each reply,
+		 * then back: the changelist makes each pair one epoll_ctl.
+		 * Its caveat, dup()ed fds, does not apply: none here is.
+		 */
+		event_config_set_flag(cfg,
+		    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 		w->base = event_base_new_with_config(cfg);
 		event_config_free(cfg);
 		if (w->base == NULL)

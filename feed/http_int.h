@@ -1,0 +1,201 @@
+/*
+ * http_int.h: what the files of the feed server share, and nothing else
+ * includes.  http.c sets up the serving threads and is the public side
+ * (http.h); http_listen.c has the listening sockets, the connection cap
+ * and TLS; http_route.c the request callback, routing and plain replies;
+ * http_feed.c the feed replies; http_auth.c HTTP Basic; http_pages.c
+ * /, /status and /readyz; http_metrics.c /metrics.
+ */
+#ifndef HTTP_INT_H
+#define HTTP_INT_H
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/util.h>
+#include <openssl/ssl.h>
+
+#define HTTP_USER_MAX		256
+#define HTTP_MAX_STATS		256	/* feed names counted, ever */
+#define HTTP_NCODES		10
+#define AUTH_CACHE_N		64
+#define HTTP_RETRY_AFTER	"30"
+#define HTTP_CT_TEXT		"text/plain; charset=utf-8"
+#define HTTP_CT_HTML		"text/html; charset=utf-8"
+#define HTTP_CT_JSON		"application/json"
+#define HTTP_CT_PROM		"text/plain; version=0.0.4; charset=utf-8"
+
+struct bufferevent;
+struct crypt_data;
+struct event;
+struct event_base;
+struct evconnlistener;
+struct evhttp;
+struct evhttp_bound_socket;
+struct evhttp_connection;
+struct evhttp_request;
+struct htpasswd;
+struct site;
+struct site_feed;
+struct conf_listen;
+struct http;
+struct http_worker;
+
+/* One verdict of a password check, keyed by a digest of its inputs. */
+struct auth_verdict {
+	unsigned char	 key[32];
+	time_t		 expires;
+	int		 ok;
+};
+
+/* One evhttp of a worker: plain or TLS (the bufferevent differs). */
+struct http_server {
+	struct http_worker	*w;
+	struct evhttp		*evh;
+	int			 tls;
+};
+
+struct http_listener {
+	LIST_ENTRY(http_listener) reg;
+	struct http_worker	*w;
+	struct evconnlistener	*lev;
+	struct evhttp_bound_socket *bound;
+	int			 tls;
+};
+
+/* A counted connection, known once http_conn_pending() has seen it. */
+struct http_conn {
+	TAILQ_ENTRY(http_conn)	 entry;
+	struct http_worker	*w;
+	struct evhttp_connection *evcon;
+};
+
+/* An accepted socket's bufferevent, waiting for http_conn_pending(). */
+struct http_pending {
+	struct bufferevent	*bev;
+	int			 kill;	/* TLS setup failed: drop it */
+};
+
+struct http_worker {
+	struct http		*h;
+	size_t			 idx;
+	struct event_base	*base;
+	int			 own_base;
+	pthread_t		 thread;
+	int			 started;
+	struct http_server	 srv[2];	/* [0] plain, [1] TLS */
+	struct http_listener	**ls;
+	size_t			 nls;
+	int			 ctl[2];	/* owner -> thread commands */
+	struct event		*ctl_ev;
+	struct event		*pending_ev;
+	struct event		*resume_ev;
+	struct event		*drain_ev;
+	struct http_pending	*pending;
+	size_t			 npending;
+	TAILQ_HEAD(, http_conn)	 conns;
+	atomic_size_t		 nconns;
+	size_t			 maxconns;
+	int			 pause_cap;	/* at the connection cap */
+	int			 pause_err;	/* accept failed; timer runs */
+	int			 closed;	/* listeners gone */
+	int			 stopping;	/* draining */
+	int			 quitting;	/* leave the loop, drained */
+	time_t			 deadline;
+	struct crypt_data	*cd;
+	struct auth_verdict	 verdicts[AUTH_CACHE_N];
+	time_t			 lm;		/* the date lm_text shows */
+	char			 lm_text[40];
+	time_t			 date;		/* the date date_text shows */
+	char			 date_text[40];
+};
+
+struct http_stat {
+	char		*name;		/* NULL: requests outside /feeds */
+	atomic_ullong	 codes[HTTP_NCODES];
+};
+
+struct http {
+	struct event_base	*base;
+	pthread_mutex_t		 lock;		/* site, pw and tls */
+	struct site		*site;
+	struct htpasswd		*pw;
+	SSL_CTX			*tls;
+	char			*auth_file;
+	char			*tls_cert;
+	char			*tls_key;
+	int			 access_log;
+	int			 inline_mode;
+	int			 port;
+	struct conf_listen	*listens;	/* hosts copied */
+	size_t			 nlistens;
+	struct http_worker	*workers;
+	size_t			 nworkers;
+	int64_t			 started_ms;
+	pthread_mutex_t		 ack_lock;
+	pthread_cond_t		 ack_cond;
+	size_t			 acks;
+	struct http_stat	 stats[HTTP_MAX_STATS];
+	atomic_size_t		 nstats;
+};
+
+/* One request, from the callback to the access log line. */
+struct http_rq {
+	struct evhttp_request	*req;
+	struct http_worker	*w;
+	struct http		*h;
+	struct site		*site;
+	int			 head;
+	size_t			 stat;
+	int			 code;
+	size_t			 bytes;
+	char			 user[HTTP_USER_MAX];
+};
+
+/* Status codes counted per feed; the last slot counts any other. */
+extern const int	 http_codes[HTTP_NCODES];
+
+/* http.c */
+time_t		 http_mono_now(void);
+
+/* http_listen.c: accepting, counting connections, TLS. */
+struct bufferevent *http_conn_bev(struct event_base *, void *);
+void		 http_conn_pending(evutil_socket_t, short, void *);
+size_t		 http_connections(struct http *);
+int		 http_listener_bind(struct http_worker *, size_t);
+void		 http_listeners_close(struct http_worker *);
+void		 http_accept_resume(evutil_socket_t, short, void *);
+SSL_CTX		*http_tls_ctx_new(const char *, const char *);
+
+/* http_route.c: every request, and the replies that copy their body. */
+void		 http_on_request(struct evhttp_request *, void *);
+size_t		 http_stats_find(struct http *, const char *);
+void		 http_common_headers(struct http_rq *);
+void		 http_send(struct http_rq *, int, const char *, size_t);
+void		 http_reply(struct http_rq *, int, const char *, const char *,
+		    size_t);
+void		 http_reply_error(struct http_rq *, int, const char *);
+void		 http_reply_not_ready(struct http_rq *);
+
+/* http_feed.c: /feeds/NAME and /feeds/NAME/dropped. */
+void		 http_serve_feed(struct http_rq *, struct site_feed *);
+void		 http_serve_dropped(struct http_rq *, struct site_feed *);
+
+/* http_auth.c: HTTP Basic against the auth file. */
+int		 http_auth_check(struct http_rq *, struct site_feed *);
+struct htpasswd	*http_pw_load(const char *);
+void		 http_pw_unref(struct htpasswd *);
+void		 http_check_users(struct http *, struct site *);
+
+/* http_pages.c and http_metrics.c: the pages for people and tools. */
+void		 http_page_index(struct http_rq *);
+void		 http_page_status(struct http_rq *);
+void		 http_page_readyz(struct http_rq *);
+void		 http_page_metrics(struct http_rq *);
+
+#endif

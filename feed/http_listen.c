@@ -1,0 +1,423 @@
+/*
+ * http_listen.c: the listening sockets of a serving thread, the cap on
+ * its connections, and TLS.
+ *
+ * libevent 2.1.12 offers no hook when a server connection starts, so the
+ * connection count works like this: the bufferevent callback (called
+ * for every accepted socket) counts the connection, takes a reference on
+ * the bufferevent and schedules http_conn_pending(), which finds the
+ * evhttp_connection through the bufferevent's callback argument and sets
+ * a close callback that uncounts it.  A thread at its share of the cap
+ * stops accepting until one closes; accept is paused for a second on
+ * EMFILE, ENFILE or any other non-transient error.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "conf.h"
+#include "http_int.h"
+#include "log.h"
+#include "util.h"
+
+#define HTTP_BACKLOG		1024
+#define HTTP_MAX_WRITE		(1024 * 1024)	/* libevent's default: 16 KiB */
+
+/* Listeners by evconnlistener, for the accept error callback. */
+static LIST_HEAD(, http_listener) http_registry =
+    LIST_HEAD_INITIALIZER(http_registry);
+static pthread_mutex_t http_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void	conn_closed(struct evhttp_connection *, void *);
+static void	conn_gone(struct http_worker *);
+static void	listeners_update(struct http_worker *);
+static int	addr_parse(const char *, int, struct sockaddr_storage *,
+		    socklen_t *);
+static int	bound_port(evutil_socket_t);
+static void	accept_error(struct evconnlistener *, void *);
+static void	tls_log_errors(const char *);
+static SSL	*tls_ssl_new(struct http *);
+
+/*
+ * evhttp's bufferevent callback, run once per accepted socket: makes a
+ * plain or TLS bufferevent and counts the connection.  The bufferevent
+ * keeps an extra reference until http_conn_pending() has run, so that it can
+ * still be looked at if evhttp freed it meanwhile.
+ */
+struct bufferevent *
+http_conn_bev(struct event_base *base, void *arg)
+{
+	struct http_server	*srv = arg;
+	struct http_worker	*w = srv->w;
+	struct bufferevent	*bev = NULL;
+	SSL			*ssl;
+	int			 kill = 0;
+
+	/* Cannot happen: listeners pause at the cap, and npending <= it. */
+	if (w->npending >= w->maxconns)
+		return (NULL);
+	if (srv->tls && (ssl = tls_ssl_new(w->h)) != NULL) {
+		/* BEV_OPT_CLOSE_ON_FREE: the bufferevent frees ssl too. */
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (bev == NULL)
+			SSL_free(ssl);
+	}
+	if (bev == NULL) {
+		/* A TLS socket without TLS: http_conn_pending() drops it. */
+		kill = srv->tls;
+		if ((bev = bufferevent_socket_new(base, -1,
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			return (NULL);
+	}
+	/* A 1.4 MB feed in two writes rather than ninety of 16 KiB. */
+	bufferevent_set_max_single_write(bev, HTTP_MAX_WRITE);
+	bufferevent_incref(bev);
+	w->pending[w->npending].bev = bev;
+	w->pending[w->npending++].kill = kill;
+	/* Runs in this same loop pass, before the socket is read. */
+	event_active(w->pending_ev, EV_TIMEOUT, 1);
+	if (atomic_fetch_add_explicit(&w->nconns, 1, memory_order_relaxed) +
+	    1 >= w->maxconns && !w->pause_cap) {
+		log_warnx("http: %zu connections on thread %zu; not "
+		    "accepting more until some close", w->maxconns, w->idx);
+		w->pause_cap = 1;
+		listeners_update(w);
+	}
+	return (bev);
+}
+
+/* Gives each new connection the close callback that uncounts it. */
+void
+http_conn_pending(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_worker	*w = arg;
+	struct http_pending	 p;
+	struct http_conn	*c;
+	void			*cbarg;
+	int			 one = 1;
+
+	while (w->npending > 0) {
+		p = w->pending[--w->npending];
+		cbarg = NULL;
+		/* evhttp's callback argument is its connection; NULL once
+		 * evhttp has freed the bufferevent. */
+		bufferevent_getcb(p.bev, NULL, NULL, NULL, &cbarg);
+		if (cbarg == NULL)
+			conn_gone(w);
+		else if (p.kill || (c = calloc(1, sizeof(*c))) == NULL) {
+			/* No close callback is set yet: uncount by hand. */
+			evhttp_connection_free(cbarg);
+			conn_gone(w);
+		} else {
+			c->w = w;
+			c->evcon = cbarg;
+			TAILQ_INSERT_TAIL(&w->conns, c, entry);
+			evhttp_connection_set_closecb(cbarg, conn_closed, c);
+			/* A reply is one write: its last segment need not
+			 * wait for the peer's ACK of the one before. */
+			setsockopt(bufferevent_getfd(p.bev), IPPROTO_TCP,
+			    TCP_NODELAY, &one, sizeof(one));
+		}
+		bufferevent_decref(p.bev);
+	}
+}
+
+/* evhttp's close callback: called once, when the connection goes. */
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_conn	*c = arg;
+	struct http_worker	*w = c->w;
+
+	TAILQ_REMOVE(&w->conns, c, entry);
+	free(c);
+	conn_gone(w);
+}
+
+/* Uncounts a connection; resumes accepting below 90% of the cap. */
+static void
+conn_gone(struct http_worker *w)
+{
+	size_t	n;
+
+	n = atomic_fetch_sub_explicit(&w->nconns, 1, memory_order_relaxed) - 1;
+	if (w->pause_cap && n < w->maxconns - w->maxconns / 10) {
+		w->pause_cap = 0;
+		listeners_update(w);
+	}
+	if (w->quitting && n == 0)
+		event_base_loopbreak(w->base);
+}
+
+/* Open connections over every serving thread. */
+size_t
+http_connections(struct http *h)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < h->nworkers; i++)
+		n += atomic_load_explicit(&h->workers[i].nconns,
+		    memory_order_relaxed);
+	return (n);
+}
+
+/* Accepts when nothing holds the listeners back. */
+static void
+listeners_update(struct http_worker *w)
+{
+	size_t	i;
+	int	on = !w->closed && !w->pause_cap && !w->pause_err;
+
+	for (i = 0; i < w->nls; i++) {
+		if (w->ls[i] == NULL)
+			continue;
+		if (on)
+			evconnlistener_enable(w->ls[i]->lev);
+		else
+			evconnlistener_disable(w->ls[i]->lev);
+	}
+}
+
+/* Closes this thread's listening sockets for good. */
+void
+http_listeners_close(struct http_worker *w)
+{
+	struct http_listener	*l;
+	size_t			 i;
+
+	w->closed = 1;
+	for (i = 0; i < w->nls; i++) {
+		if ((l = w->ls[i]) == NULL)
+			continue;
+		pthread_mutex_lock(&http_registry_lock);
+		LIST_REMOVE(l, reg);
+		pthread_mutex_unlock(&http_registry_lock);
+		/* Frees the evconnlistener, which closes the socket. */
+		evhttp_del_accept_socket(w->srv[l->tls].evh, l->bound);
+		free(l);
+		w->ls[i] = NULL;
+	}
+}
+
+/* Resolves a numeric listen address; "" means every IPv4 address. */
+static int
+addr_parse(const char *host, int port, struct sockaddr_storage *ss,
+    socklen_t *slp)
+{
+	struct addrinfo	 hints, *res;
+	char		 h[128], p[16];
+	size_t		 len;
+	int		 e;
+
+	if (host == NULL || *host == '\0')
+		host = "0.0.0.0";
+	len = strlen(host);
+	/* "[::]" as well as "::". */
+	if (host[0] == '[' && len >= 2 && host[len - 1] == ']')
+		snprintf(h, sizeof(h), "%.*s", (int)(len - 2), host + 1);
+	else
+		snprintf(h, sizeof(h), "%s", host);
+	snprintf(p, sizeof(p), "%d", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((e = getaddrinfo(h, p, &hints, &res)) != 0) {
+		log_warnx("listen %s: %s", host, gai_strerror(e));
+		return (-1);
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*slp = res->ai_addrlen;
+	freeaddrinfo(res);
+	return (0);
+}
+
+/* The port a listening socket is bound to. */
+static int
+bound_port(evutil_socket_t fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return (0);
+	if (ss.ss_family == AF_INET6)
+		return (ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	return (ntohs(((struct sockaddr_in *)&ss)->sin_port));
+}
+
+/*
+ * Opens this thread's socket for listen i.  The first thread resolves
+ * port 0 to a real port, which the others then bind too.
+ */
+int
+http_listener_bind(struct http_worker *w, size_t i)
+{
+	struct conf_listen	*cl = &w->h->listens[i];
+	struct http_listener	*l;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	unsigned		 flags;
+
+	if (addr_parse(cl->host, cl->port, &ss, &sl) == -1)
+		return (-1);
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    LEV_OPT_REUSEABLE;
+	if (w->h->nworkers > 1)
+		flags |= LEV_OPT_REUSEABLE_PORT;
+	/* So that [::]:P and 0.0.0.0:P can both be listened on. */
+	if (ss.ss_family == AF_INET6)
+		flags |= LEV_OPT_BIND_IPV6ONLY;
+	l = xcalloc(1, sizeof(*l));
+	l->w = w;
+	l->tls = cl->tls ? 1 : 0;
+	if ((l->lev = evconnlistener_new_bind(w->base, NULL, NULL, flags,
+	    HTTP_BACKLOG, (struct sockaddr *)&ss, (int)sl)) == NULL) {
+		log_warn("cannot listen on %s port %d", cl->host, cl->port);
+		free(l);
+		return (-1);
+	}
+	if ((l->bound = evhttp_bind_listener(w->srv[l->tls].evh,
+	    l->lev)) == NULL) {
+		log_warnx("cannot listen on %s port %d", cl->host, cl->port);
+		evconnlistener_free(l->lev);
+		free(l);
+		return (-1);
+	}
+	evconnlistener_set_error_cb(l->lev, accept_error);
+	if (cl->port == 0)
+		cl->port = bound_port(evconnlistener_get_fd(l->lev));
+	pthread_mutex_lock(&http_registry_lock);
+	LIST_INSERT_HEAD(&http_registry, l, reg);
+	pthread_mutex_unlock(&http_registry_lock);
+	w->ls[i] = l;
+	return (0);
+}
+
+/*
+ * accept() failed with something other than a transient error (EMFILE,
+ * ENFILE, ENOBUFS...): stop accepting on this thread for a second, or
+ * the listener would fire again at once and spin.
+ */
+static void
+accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct http_listener	*l;
+	struct http_worker	*w = NULL;
+	struct timeval		 tv = { 1, 0 };
+	int			 err = EVUTIL_SOCKET_ERROR();
+
+	/* arg is evhttp's; find our listener through the registry. */
+	pthread_mutex_lock(&http_registry_lock);
+	LIST_FOREACH(l, &http_registry, reg)
+		if (l->lev == lev) {
+			w = l->w;
+			break;
+		}
+	pthread_mutex_unlock(&http_registry_lock);
+	if (w == NULL)
+		return;
+	if (!w->pause_err) {
+		errno = err;
+		log_warn("http: accept failed; pausing for a second");
+	}
+	w->pause_err = 1;
+	listeners_update(w);
+	evtimer_add(w->resume_ev, &tv);
+}
+
+void
+http_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_worker	*w = arg;
+
+	w->pause_err = 0;
+	listeners_update(w);
+}
+
+/* Logs and clears OpenSSL's error queue. */
+static void
+tls_log_errors(const char *what)
+{
+	unsigned long	e;
+	char		msg[256];
+	int		n = 0;
+
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, msg, sizeof(msg));
+		log_warnx("%s: %s", what, msg);
+		n++;
+	}
+	if (n == 0)
+		log_warnx("%s: TLS setup failed", what);
+}
+
+/* A server context: TLS 1.2 to 1.3, certificate chain and key from PEM. */
+SSL_CTX *
+http_tls_ctx_new(const char *cert, const char *key)
+{
+	SSL_CTX	*ctx;
+
+	if (cert == NULL || key == NULL) {
+		log_warnx("a tls listen needs tls-certificate and tls-key");
+		return (NULL);
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		tls_log_errors("TLS context");
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		tls_log_errors(cert);
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		tls_log_errors(key);
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	return (ctx);
+}
+
+/* A new TLS session on the current context (SSL_new holds its own ref). */
+static SSL *
+tls_ssl_new(struct http *h)
+{
+	SSL	*ssl = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->tls != NULL)
+		ssl = SSL_new(h->tls);
+	pthread_mutex_unlock(&h->lock);
+	if (ssl == NULL)
+		tls_log_errors("SSL_new");
+	return (ssl);
+}
