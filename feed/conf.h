@@ -94,6 +94,7 @@ struct conf {
 	char			*auth_file;
 	char			*export_dir;
 	int			 access_log;
+	char			*log_file;	/* NULL: stderr */
 
 	/* [feed NAME] */
 	struct conf_feed	*feeds;

@@ -79,7 +79,7 @@ struct key_def {
 };
 
 /* Rows of conf_keys[]; conf_keys.c does not compile when they differ. */
-#define CONF_NKEYS	43
+#define CONF_NKEYS	44
 
 /* Every key of feeds.conf, in the order -nn prints them. */
 extern const struct key_def conf_keys[];

@@ -91,6 +91,8 @@ const struct key_def conf_keys[] = {
 	  C(export_dir), .help = "also write every feed here" },
 	{ .sect = SK_SERVER, .name = "access-log", .type = KT_BOOL,
 	  .def = "yes", C(access_log), .help = "one log line per request" },
+	{ .sect = SK_SERVER, .name = "log-file", .type = KT_PATH,
+	  C(log_file), .help = "log here instead of stderr; SIGUSR1 reopens" },
 
 	{ .sect = SK_FEED, .name = "type", .type = KT_ENUM,
 	  .names = feed_types, F(type), .flags = KF_REQUIRED,

@@ -2,6 +2,7 @@
  * main.c: the command line of lumu-edl (contract section 2).  Called as
  * lumu-to-paloalto, it is the seed script's command line instead.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,14 @@ main(int argc, char *argv[])
 		conf_free(conf);
 		ioc_cleanup();
 		return (0);
+	}
+	/* The daemon may log to a file (SIGUSR1 reopens it); --once never. */
+	if (!once && conf->log_file != NULL &&
+	    log_open_file(conf->log_file) == -1) {
+		fprintf(stderr, "lumu-edl: log-file %s: %s\n", conf->log_file,
+		    strerror(errno));
+		conf_free(conf);
+		return (1);
 	}
 	rc = once ? daemon_once(conf, export_dir) : daemon_run(conf);
 	ioc_cleanup();

@@ -196,6 +196,32 @@ def check_reload(t, d, wd, conf, lumu, port):
     t.eq(got, b"8.8.8.8\n93.184.216.34\n", "a good reload adds a feed")
 
 
+def check_log_file(t, wd, lumu):
+    """log-file: the daemon logs there; SIGUSR1 reopens it after rotation."""
+    port = free_port()
+    conf = write_conf(wd, lumu.url, port)
+    logpath = os.path.join(wd, "daemon.log")
+    text = open(conf).read().replace(
+        "[server]\n", "[server]\nlog-file = %s\n" % logpath, 1)
+    with open(conf, "w") as f:
+        f.write(text)
+    d = Daemon(wd, conf)
+    try:
+        up = wait_for(lambda: request(port, "GET", "/feeds/ip")[0] == 200,
+                      15)
+        t.ok(up and "sync:" in open(logpath).read(),
+             "log-file receives the daemon's log", d.logtext()[-500:])
+        os.rename(logpath, logpath + ".1")
+        d.signal(signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(logpath), 5)
+        request(port, "GET", "/healthz")
+        t.ok(wait_for(lambda: os.path.exists(logpath) and
+                      "/healthz" in open(logpath).read(), 5),
+             "SIGUSR1 reopens the log file after rotation")
+    finally:
+        d.stop()
+
+
 def main():
     t = Tap()
     wd = workdir()
@@ -219,6 +245,7 @@ def main():
         rc = d.stop()
         t.ok(rc == 0 and time.monotonic() - start < 5,
              "SIGTERM stops the daemon cleanly", rc)
+        check_log_file(t, wd, lumu)
     finally:
         if d is not None and d.proc.poll() is None:
             d.stop()
