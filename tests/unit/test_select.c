@@ -85,14 +85,37 @@ feed_body(struct store *st, struct conf *c, struct conf_feed *f,
 	return (body);
 }
 
+/*
+ * Runs the independent PAN-OS line checker (tests/panos_check.py, written
+ * from the reference, not from render.c) over a body; 1 when it passes.
+ */
+static int
+panos_valid(const struct conf_feed *f, const char *body)
+{
+	char	 cmd[256];
+	FILE	*p;
+
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 tests/panos_check.py "
+	    "--type %s - >/dev/null 2>&1", conf_feed_type_name(f->type));
+	if ((p = popen(cmd, "w")) == NULL)
+		return (0);
+	fputs(body, p);
+	return (pclose(p) == 0);
+}
+
 /* One check of a rendered body against the expected text. */
 static void
 expect(struct store *st, struct conf *c, struct conf_feed *f,
     const char *want, const char *want_drops, const char *what)
 {
 	char	*drops, *body = feed_body(st, c, f, &drops);
+	char	 valid[160];
 
 	STR(body, want, what);
+	snprintf(valid, sizeof(valid), "%s: PAN-OS valid", what);
+	/* protect-private = no may publish what the checker rejects. */
+	if (c->protect_private)
+		OK(panos_valid(f, body), valid);
 	if (want_drops != NULL)
 		STR(drops, want_drops, what);
 	free(body);
