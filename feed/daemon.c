@@ -432,8 +432,10 @@ daemon_reload(struct daemon *d)
 	site_unref(d->site);
 	d->site = site;
 	/* Targets are rebuilt, so each reads its device again. */
+	http_set_push(d->http, NULL);
 	push_free(d->push);
 	d->push = push_new(d->base, d->cev, d->conf);
+	http_set_push(d->http, d->push);
 	daemon_render(d);
 	if (d->lumu == NULL) {
 		if (start_lumu(d, "") == -1)
@@ -602,6 +604,7 @@ daemon_run(struct conf *conf)
 	if ((d.http = http_new(d.base, d.conf, d.site)) == NULL)
 		goto out;
 	d.push = push_new(d.base, d.cev, d.conf);
+	http_set_push(d.http, d.push);
 	push_update(d.push, d.site);
 	for (i = 0; i < 4; i++) {
 		if ((d.ev_sig[i] = evsignal_new(d.base, sigs[i], on_signal,

@@ -69,6 +69,7 @@ static void	worker_drain(struct http_worker *);
 static void	drain_tick(evutil_socket_t, short, void *);
 static void	worker_ctl(evutil_socket_t, short, void *);
 static int	worker_server(struct http_worker *, int);
+static int	worker_base(struct http_worker *);
 static int	worker_init(struct http *, struct http_worker *, size_t);
 static void	*worker_main(void *);
 static void	worker_free(struct http_worker *);
@@ -193,13 +194,43 @@ worker_server(struct http_worker *w, int tls)
 	return (0);
 }
 
+/* A serving thread's own base and the pipe its owner commands it by. */
+static int
+worker_base(struct http_worker *w)
+{
+	struct event_config	*cfg;
+
+	if ((cfg = event_config_new()) == NULL)
+		return (-1);
+	/* Only this thread ever touches its base: no locks. */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+	/*
+	 * evhttp turns reading off and writing on for each reply, then
+	 * back: the changelist makes each pair one epoll_ctl.  Its caveat,
+	 * dup()ed fds, does not apply: no fd of this base is one.
+	 */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	w->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (w->base == NULL)
+		return (-1);
+	w->own_base = 1;
+	if (pipe2(w->ctl, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("%s: pipe", __func__);
+		return (-1);
+	}
+	if ((w->ctl_ev = event_new(w->base, w->ctl[0], EV_READ | EV_PERSIST,
+	    worker_ctl, w)) == NULL || event_add(w->ctl_ev, NULL) == -1)
+		return (-1);
+	return (0);
+}
+
 /* Sets up one serving thread's base, events and servers (not started). */
 static int
 worker_init(struct http *h, struct http_worker *w, size_t idx)
 {
-	struct event_config	*cfg;
-	size_t			 i;
-	int			 need[2] = { 0, 0 };
+	size_t	i;
+	int	need[2] = { 0, 0 };
 
 	w->h = h;
 	w->idx = idx;
@@ -211,32 +242,8 @@ worker_init(struct http *h, struct http_worker *w, size_t idx)
 		w->maxconns = HTTP_MIN_CONNS;
 	if (h->inline_mode)
 		w->base = h->base;
-	else {
-		if ((cfg = event_config_new()) == NULL)
-			return (-1);
-		/* Only this thread ever touches its base: no locks. */
-		event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
-		/*
-		 * evhttp turns reading off and writing on for each reply,
-		 * then back: the changelist makes each pair one epoll_ctl.
-		 * Its caveat, dup()ed fds, does not apply: none here is.
-		 */
-		event_config_set_flag(cfg,
-		    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-		w->base = event_base_new_with_config(cfg);
-		event_config_free(cfg);
-		if (w->base == NULL)
-			return (-1);
-		w->own_base = 1;
-		if (pipe2(w->ctl, O_CLOEXEC | O_NONBLOCK) == -1) {
-			log_warn("%s: pipe", __func__);
-			return (-1);
-		}
-		if ((w->ctl_ev = event_new(w->base, w->ctl[0],
-		    EV_READ | EV_PERSIST, worker_ctl, w)) == NULL ||
-		    event_add(w->ctl_ev, NULL) == -1)
-			return (-1);
-	}
+	else if (worker_base(w) == -1)
+		return (-1);
 	w->pending = xcalloc(w->maxconns, sizeof(*w->pending));
 	w->cd = xcalloc(1, sizeof(*w->cd));
 	w->ls = xcalloc(h->nlistens, sizeof(*w->ls));
@@ -432,6 +439,14 @@ http_new(struct event_base *base, const struct conf *conf,
  * read again (from the paths given at http_new); when that fails the
  * ones in use stay.
  */
+void
+http_set_push(struct http *h, struct push *push)
+{
+	pthread_mutex_lock(&h->lock);
+	h->push = push;
+	pthread_mutex_unlock(&h->lock);
+}
+
 void
 http_set_site(struct http *h, struct site *site)
 {

@@ -10,6 +10,7 @@ struct event_base;
 struct http;
 struct site;
 struct conf;
+struct push;
 
 /*
  * Binds every listen of conf; serves on conf->threads private threads, or
@@ -20,6 +21,11 @@ struct http	*http_new(struct event_base *, const struct conf *,
 		    struct site *);
 /* Serves a new site from now on (reload); takes a reference. */
 void		 http_set_site(struct http *, struct site *);
+/*
+ * Shows these PAN-OS push targets on /status (borrowed: the caller sets
+ * NULL here before freeing them).
+ */
+void		 http_set_push(struct http *, struct push *);
 /* Stops accepting; in-flight replies finish on the serving threads. */
 void		 http_close_listeners(struct http *);
 void		 http_free(struct http *);

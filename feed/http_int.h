@@ -122,8 +122,9 @@ struct http_stat {
 
 struct http {
 	struct event_base	*base;
-	pthread_mutex_t		 lock;		/* site, pw and tls */
+	pthread_mutex_t		 lock;		/* site, pw, tls and push */
 	struct site		*site;
+	struct push		*push;		/* borrowed; NULL: none */
 	struct htpasswd		*pw;
 	SSL_CTX			*tls;
 	char			*auth_file;

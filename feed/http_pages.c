@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "http_int.h"
+#include "push.h"
 #include "ioc.h"
 #include "log.h"
 #include "lumu.h"
@@ -195,6 +196,12 @@ http_page_status(struct http_rq *rq)
 			    !cJSON_AddItemToObject(feeds,
 			    rq->site->feeds[i].name, item))
 				cJSON_Delete(item);
+	}
+	/* The targets may be swapped by a reload: read them under the lock. */
+	if ((item = cJSON_AddObjectToObject(root, "panos")) != NULL) {
+		pthread_mutex_lock(&rq->h->lock);
+		push_status_json(rq->h->push, item);
+		pthread_mutex_unlock(&rq->h->lock);
 	}
 	if ((srv = cJSON_AddObjectToObject(root, "server")) != NULL) {
 		json_time(srv, "started", sync.started_ms);
