@@ -55,7 +55,7 @@ TEST_SRCS	= $(wildcard tests/unit/test_*.c)
 TEST_BINS	= $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS	= $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check test run bench fuzz fuzz-build deps install uninstall \
+.PHONY: all check test run bench stress fuzz fuzz-build deps install uninstall \
 	clean tests
 
 all: $(BUILD)/$(PROG) $(BUILD)/lumu-to-paloalto
@@ -106,6 +106,12 @@ bench:
 	@tests/deps.sh --bench
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_render
 	@BUILD=$(BUILD) tests/bench/run.sh
+
+# The longer runs: load during swaps, fifty crashes, resource bounds.
+stress:
+	@tests/deps.sh --bench
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/stress/run.sh
 
 # libFuzzer targets, built with clang; FUZZ_SECONDS per target.
 FUZZ_SECONDS	?= 60

@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Black-box: crash consistency and resource bounds, the bounded version
+of tests/stress/ (stress_crash.py, stress_resources.py) for every check.
+
+Ten times kill -9 the daemon while the stand-in Lumu API changes
+incidents 20 times a second (during the first sync, as soon as a state
+write starts, or at a random moment): the state file left is whole and
+holds only published feeds; each restart loads it (or sets it aside with
+a log line), leaves no temporary file, and serves only feeds published
+before that pass tests/panos_check.py.  Then the state directory's file
+system fills up (a small tmpfs; skipped when mounting is refused): the
+daemon says why, keeps serving and following Lumu and keeps its last
+whole state.  Then an address-space cap just above what loading the
+saved state takes, against a Lumu too big for it: the log says out of
+memory and the saved feeds are served unchanged.  About 50 seconds."""
+
+import os
+import shutil
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "stress"))
+from stresslib import (KEY, SAVE_DELAY, CrashRun, disk_full,  # noqa
+                       incidents_json, memory_cap)
+from blackbox_lib import Standin, Tap, workdir  # noqa: E402
+
+KILLS = 10
+
+
+def main():
+    t = Tap()
+    wd = workdir()
+    for sub in ("small", "big"):
+        os.makedirs(os.path.join(wd, sub))
+    live = Standin(wd, KEY, extra=["--demo", "1000", "--seed", "41",
+                                   "--events-every", "0.05"])
+    small = Standin(os.path.join(wd, "small"), KEY,
+                    extra=["--demo", "300", "--seed", "42"])
+    big = Standin(os.path.join(wd, "big"), KEY,
+                  extra=["--demo", "3000", "--seed", "43"])
+    try:
+        big.control("POST", "incidents", {"incidents":
+                                          incidents_json(3000, "big"),
+                                          "quiet": True})
+        start = time.monotonic()
+        stats = CrashRun(t, wd, live, seed=os.getpid(),
+                         longest=SAVE_DELAY - 1).run(KILLS)
+        print("# %s; %.0f s" % (", ".join("%s: %d" % kv for kv in
+                                          stats.items()),
+                                time.monotonic() - start))
+        start = time.monotonic()
+        disk_full(t, wd, live, recovery=False)
+        print("# disk full: %.0f s" % (time.monotonic() - start))
+        start = time.monotonic()
+        memory_cap(t, wd, small, big, recovery=False)
+        print("# memory cap: %.0f s" % (time.monotonic() - start))
+    finally:
+        for s in (live, small, big):
+            s.stop()
+        if t.failed == 0:
+            shutil.rmtree(wd, ignore_errors=True)
+        else:
+            print("# kept " + wd)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
