@@ -16,10 +16,10 @@
 
 #include "conf.h"
 #include "http_int.h"
-#include "push.h"
 #include "ioc.h"
 #include "log.h"
 #include "lumu.h"
+#include "push.h"
 #include "site.h"
 #include "snapshot.h"
 #include "util.h"
