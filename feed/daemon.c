@@ -156,8 +156,10 @@ save_now(struct daemon *d)
 	m.saved_ms = time_now_ms();
 	m.last_success_ms = s.last_success_ms;
 	snprintf(m.offset, sizeof(m.offset), "%s", s.offset);
-	if (state_save(d->conf->state_dir, d->store, d->site, &m) == 0)
-		d->save_pending = 0;
+	d->save_pending = 0;
+	/* A failed write (disk full, say) is tried again a little later. */
+	if (state_save(d->conf->state_dir, d->store, d->site, &m) == -1)
+		schedule_save(d);
 }
 
 static void

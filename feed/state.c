@@ -249,6 +249,35 @@ keyed(struct cursor *c, const char *key)
 	return (f[1]);
 }
 
+/*
+ * 1 when a record's kind, reason and address are what its value parses
+ * to: a file whose checksum holds can still come from a bug, and nothing
+ * it says is published without passing the canonicaliser again.
+ */
+static int
+matches_value(const struct store_indicator *v)
+{
+	static struct ioc	 io;	/* large; the loop is single-threaded */
+	char			 buf[IOC_RAW_MAX + 8];
+	size_t			 n = 0;
+
+	if (v->kind == IOC_NONE)
+		return (1);	/* withheld anyway, shown escaped */
+	if (v->kind == IOC_URL) {
+		memcpy(buf, "http://", 7);
+		n = 7;
+	}
+	if (n + v->len > IOC_RAW_MAX)
+		return (v->reason == IOC_TOO_LONG);
+	memcpy(buf + n, v->value, v->len);
+	n += v->len;
+	ioc_parse(buf, n, &io);
+	return ((int)io.kind == v->kind && (int)io.reason == v->reason &&
+	    io.len == v->len && memcmp(io.value, v->value, v->len) == 0 &&
+	    ((v->kind != IOC_IPV4 && v->kind != IOC_IPV6 &&
+	    v->host_family != 4) || memcmp(io.addr, v->addr, 16) == 0));
+}
+
 /* Parses one V line into a compact indicator (value points into c). */
 static int
 get_indicator(struct cursor *c, struct store_indicator *v)
@@ -279,8 +308,10 @@ get_indicator(struct cursor *c, struct store_indicator *v)
 	v->value = f[7];
 	v->len = (uint16_t)strlen(f[7]);
 	if (strlen(f[7]) >= IOC_VALUE_MAX || v->hostlen > v->len ||
-	    !field_safe(f[7], 0))
+	    !field_safe(f[7], 0) || *f[7] == '\0')
 		c->err = "bad indicator value";
+	else if (!matches_value(v))
+		c->err = "an indicator record does not match its value";
 	return (c->err != NULL ? -1 : 0);
 }
 
@@ -474,8 +505,9 @@ state_load(const char *dir, struct store **stp, struct site *site,
 	if (file_read_all(path, STATE_MAX_BYTES, &data, &len) == -1) {
 		if (errno == ENOENT)
 			return (1);
-		log_warn("state: cannot read %s", path);
-		set_aside(path, strerror(errno));
+		/* Memory or I/O, not the file's fault: leave it in place. */
+		log_warn("state: cannot read %s; starting with a full sync",
+		    path);
 		return (-1);
 	}
 	/* The checksum line: "sha256\t" + 64 hex + "\n" at the very end. */
@@ -492,7 +524,13 @@ state_load(const char *dir, struct store **stp, struct site *site,
 	if ((st = store_new()) == NULL || parse(&c, st, site, m) == -1) {
 		store_free(st);
 		free(data);
-		set_aside(path, c.err ? c.err : "out of memory");
+		/* Out of memory says nothing about the file: keep it. */
+		if (st == NULL || (c.err != NULL &&
+		    strcmp(c.err, "out of memory") == 0))
+			log_warnx("state: out of memory loading %s; starting "
+			    "with a full sync", path);
+		else
+			set_aside(path, c.err);
 		return (-1);
 	}
 	free(data);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Black-box: crash consistency and resource bounds, the bounded version
-of tests/stress/ (stress_crash.py, stress_resources.py) for every check.
+of tests/stress/ (stress_crash.py, stress_resources.py) for make check.
 
 Ten times kill -9 the daemon while the stand-in Lumu API changes
 incidents 20 times a second (during the first sync, as soon as a state
@@ -12,7 +12,8 @@ system fills up (a small tmpfs; skipped when mounting is refused): the
 daemon says why, keeps serving and following Lumu and keeps its last
 whole state.  Then an address-space cap just above what loading the
 saved state takes, against a Lumu too big for it: the log says out of
-memory and the saved feeds are served unchanged.  About 50 seconds."""
+memory and every feed is served at its last published version (the
+check is skipped for ASan and TSan builds).  About 55 seconds."""
 
 import os
 import shutil
@@ -21,8 +22,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "stress"))
-from stresslib import (KEY, SAVE_DELAY, CrashRun, disk_full,  # noqa
-                       incidents_json, memory_cap)
+from stresslib import (KEY, CrashRun, disk_full, incidents_json,  # noqa
+                       memory_cap)
 from blackbox_lib import Standin, Tap, workdir  # noqa: E402
 
 KILLS = 10
@@ -41,11 +42,11 @@ def main():
                   extra=["--demo", "3000", "--seed", "43"])
     try:
         big.control("POST", "incidents", {"incidents":
-                                          incidents_json(3000, "big"),
+                                          incidents_json(3000, "big", 1000),
                                           "quiet": True})
         start = time.monotonic()
         stats = CrashRun(t, wd, live, seed=os.getpid(),
-                         longest=SAVE_DELAY - 1).run(KILLS)
+                         longest=3.0).run(KILLS)
         print("# %s; %.0f s" % (", ".join("%s: %d" % kv for kv in
                                           stats.items()),
                                 time.monotonic() - start))

@@ -16,6 +16,9 @@ FBINS		= $(FUZZ_SRCS:tests/fuzz/%.c=$(FB)/%)
 
 all: $(FBINS)
 
+# Keep the instrumented objects between builds.
+.SECONDARY: $(FOBJS)
+
 $(FB)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FCFLAGS) $(SAN) -fsanitize=fuzzer-no-link -c $< -o $@

@@ -38,7 +38,7 @@ def main():
                   extra=["--demo", "5000", "--seed", "33"])
     try:
         big.control("POST", "incidents", {"incidents":
-                                          incidents_json(5000, "big"),
+                                          incidents_json(5000, "big", 1000),
                                           "quiet": True})
         disk_full(t, wd, live, recovery=True)
         memory_cap(t, wd, small, big, recovery=True)

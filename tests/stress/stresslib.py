@@ -1,9 +1,10 @@
 """What the stress runs (tests/stress/) and tests/test_crash.py share:
 the daemon as a child with limits, the state file read independently of
-feed/state.c, the ETags the daemon says it published, and three checks
-that take a TAP object and a size: crash consistency (kill -9 at random
-moments, during the first sync and during state writes), a full disk
-under the state directory, and a memory cap."""
+feed/state.c, the ETags the daemon says it published, and the checks,
+each taking a TAP object: crash consistency (kill -9 at random moments,
+during the first sync and during state writes), a full disk under the
+state directory, a memory cap against a resync too big for it, and an
+updates stream that floods a capped daemon."""
 
 import gzip
 import hashlib
@@ -11,7 +12,6 @@ import os
 import random
 import re
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 sys.path.insert(0, TESTS)
-from blackbox_lib import (BINARY, Standin, free_port, panos_check,  # noqa
+from blackbox_lib import (BINARY, free_port, iso, panos_check,  # noqa
                           request, wait_for)
 
 KEY = "stress-company-key-0123456789"
@@ -417,7 +417,6 @@ def disk_full(t, wd, lumu, recovery):
 
 def incidents_json(n, tag, path_len=400):
     """n incidents with long URL indicators, as the stand-in takes them."""
-    from blackbox_lib import iso
     return [{"id": "%s-%06d" % (tag, i), "status": "open",
              "adversaryTypes": ["Malware"],
              "adversaries": ["http://m%06d.%s.example.com/%s" %
@@ -472,7 +471,7 @@ def memory_cap(t, wd, small, big, recovery):
     p.stop()
     down = write_conf(wd, "mem-down.conf", "http://127.0.0.1:9", port, state)
     peak = settled_size(wd, down, env)
-    cap = (peak + 3 * 1024) * 1024
+    cap = (peak + 2 * 1024) * 1024
     conf = write_conf(wd, "mem-big.conf", big.url, port, state)
     p = Proc(wd, conf, "mem-big.log", limits=[(resource.RLIMIT_AS, cap)],
              env=env)
