@@ -1165,8 +1165,12 @@ check_poll_gaps(void)
 	}
 	cJSON_Delete(log);
 	OK(n >= 20, "the budget client polled all along");
-	/* A token takes 1.5 s at 40 a minute; less is scheduling noise. */
-	if (!OK(worst < 1.2, "no poll waited for a token taken by a context"))
+	/*
+	 * A token takes 1.5 s at 40 a minute.  A loaded machine was seen to
+	 * delay the stand-in's next answer by up to 1.25 s with no token
+	 * wait at all, so only a gap close to a whole token counts.
+	 */
+	if (!OK(worst < 1.45, "no poll waited for a token taken by a context"))
 		printf("#   longest gap %.3f s over %d polls\n", worst, n);
 }
 
