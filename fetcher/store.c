@@ -378,6 +378,21 @@ store_expire(struct store *st, int64_t cutoff_ms)
 	return (n);
 }
 
+/* Rebuilds a parse result from an indicator's compact copy. */
+static void
+ioc_from_compact(struct ioc *io, const struct store_indicator *si)
+{
+	memset(io, 0, offsetof(struct ioc, value));
+	io->kind = si->kind;
+	io->reason = si->reason;
+	io->host_family = si->host_family;
+	io->host_only = si->host_only;
+	io->hostlen = si->hostlen;
+	io->len = si->len;
+	memcpy(io->addr, si->addr, sizeof(io->addr));
+	memcpy(io->value, si->value, (size_t)si->len + 1);
+}
+
 int
 store_restore(struct store *st, const struct store_incident *proto,
     const char *const *typenames, const struct store_indicator *const *inds,
@@ -401,16 +416,7 @@ store_restore(struct store *st, const struct store_incident *proto,
 		if ((proto->types & ((uint64_t)1 << b)) && typenames[b] != NULL)
 			inc->types |= type_intern(st, typenames[b]);
 	for (i = 0; i < ninds; i++) {
-		/* Rebuild the parse result from the compact copy. */
-		memset(io, 0, offsetof(struct ioc, value));
-		io->kind = inds[i]->kind;
-		io->reason = inds[i]->reason;
-		io->host_family = inds[i]->host_family;
-		io->host_only = inds[i]->host_only;
-		io->hostlen = inds[i]->hostlen;
-		io->len = inds[i]->len;
-		memcpy(io->addr, inds[i]->addr, sizeof(io->addr));
-		memcpy(io->value, inds[i]->value, (size_t)inds[i]->len + 1);
+		ioc_from_compact(io, inds[i]);
 		if ((ind = indicator_get(st, io)) == NULL ||
 		    link_pair(inc, ind) == -1) {
 			if (ind != NULL && ind->ninc == 0)
@@ -457,15 +463,7 @@ copy_triggers(struct store *st, struct store_incident *inc,
 	for (i = s->ninds - s->ntriggers; i < s->ninds; i++) {
 		const struct store_indicator *si = s->inds[i];
 
-		memset(io, 0, offsetof(struct ioc, value));
-		io->kind = si->kind;
-		io->reason = si->reason;
-		io->host_family = si->host_family;
-		io->host_only = si->host_only;
-		io->hostlen = si->hostlen;
-		io->len = si->len;
-		memcpy(io->addr, si->addr, sizeof(io->addr));
-		memcpy(io->value, si->value, (size_t)si->len + 1);
+		ioc_from_compact(io, si);
 		if ((ind = indicator_get(st, io)) == NULL ||
 		    link_pair(inc, ind) == -1) {
 			if (ind != NULL && ind->ninc == 0)
