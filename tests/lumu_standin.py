@@ -1018,15 +1018,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send(reply)
             return
         reply, fault = self.answer_api(store, req)
-        status = self.send(reply)
+        # Logged before the reply goes out, so a client that has its answer
+        # always finds the request in the log (a test reading the log right
+        # after an answer must not race this thread).
         entry = {"method": method, "path": url.path,
             "query": redact(url.query),
             "body": body.decode("utf-8", "replace") if body else None,
-            "status": status, "fault": fault and fault["mode"],
+            "status": reply.status if reply else None,
+            "fault": fault and fault["mode"],
             "time": iso(datetime.fromtimestamp(started, timezone.utc)),
             "elapsed": round(time.time() - started, 3)}
         with store.lock:
             store.log.append(entry)
+        self.send(reply)
 
     def answer_api(self, store, req):
         """(reply, fault) for a request under /api/."""
