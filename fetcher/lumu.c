@@ -36,9 +36,11 @@
  * integrations do), and then no triggers (n = 0) are handed over, so old
  * ones are withdrawn.  rank is not used.  A 404 means no triggers.
  * Context calls spend the same budget but only what lies above a reserve
- * of one token each for the stream and a full read, and none while a
- * read is under way or wanted, so neither ever waits for a context call;
- * with max-requests-per-minute below 3 no context is read.  After a full
+ * for the stream and a full read, and none while a read is under way or
+ * wanted, so neither waits for a context call.  The reserve is an eighth
+ * of the budget, at least two tokens: events arriving one after another
+ * end a long poll each time, and each new poll takes a token at once.
+ * With max-requests-per-minute below 3 no context is read.  After a full
  * read only incidents this client never read are queued: the owner keeps
  * the triggers it has (so after a restart every context is read once
  * more, spread over the spare budget).  When following is off (one read,
@@ -87,6 +89,7 @@
 #define LUMU_POLL_GAP_MS	1000		/* after a quick empty answer */
 #define LUMU_MSG_MAX		512
 #define LUMU_CTX_RESERVE	2		/* tokens kept for the others */
+#define LUMU_CTX_RESERVE_DIV	8		/* ... or this share of the budget */
 #define LUMU_CTX_THROTTLE_MS	60000		/* per incident */
 #define LUMU_CTX_TRIES		3		/* bad answers, then give up */
 #define LUMU_CTX_MAX		1000000		/* incidents remembered */
@@ -203,6 +206,7 @@ static void	sync_done(void *, const struct curlev_result *);
 static void	poll_done(void *, const struct curlev_result *);
 static void	ctx_done(void *, const struct curlev_result *);
 static void	sync_finish(struct lumu *);
+static double	ctx_reserve(const struct lumu *);
 static void	report(struct lumu *, const char *, ...)
 		    __attribute__((__format__(printf, 2, 3)));
 
@@ -613,7 +617,7 @@ lumu_new(struct event_base *base, struct curlev *cv,
 	lu->tokens_at = mono_ms();
 	lu->st.budget_tokens = lu->max_rpm > 0 ? lu->max_rpm : -1;
 	if (lu->triggers && lu->max_rpm > 0 &&
-	    lu->max_rpm <= LUMU_CTX_RESERVE)
+	    lu->max_rpm <= ctx_reserve(lu))
 		log_warnx("lumu: max-requests-per-minute %d leaves nothing for "
 		    "context calls; threat triggers will not be read",
 		    lu->max_rpm);
@@ -733,6 +737,19 @@ const struct lumu_stats *
 lumu_stats(const struct lumu *lu)
 {
 	return (&lu->st);
+}
+
+/*
+ * Tokens a context call leaves in the bucket for the stream and a full
+ * read: a burst of events ends one long poll after another, each new poll
+ * taking a token at once, so a bigger budget keeps a bigger reserve.
+ */
+static double
+ctx_reserve(const struct lumu *lu)
+{
+	int	r = lu->max_rpm / LUMU_CTX_RESERVE_DIV;
+
+	return (r > LUMU_CTX_RESERVE ? r : LUMU_CTX_RESERVE);
 }
 
 /*
@@ -1462,7 +1479,7 @@ tick_ctx(struct lumu *lu, int64_t now, int64_t *wake)
 		/* sync_done and the read's start kick us again. */
 		if (lu->sync != NULL || lu->sync_wanted)
 			return;
-		need += LUMU_CTX_RESERVE;
+		need += ctx_reserve(lu);
 	}
 	if (!chan_ready(lu, &lu->cc, now, wake, need))
 		return;

@@ -340,7 +340,7 @@ static cJSON	*request_log(void);
 
 /*
  * Waits until the stand-in has logged every request the client made: it
- * logs after answering, so a loaded machine can see the answer first.
+ * logs a request as it answers, so one still in flight is not there yet.
  */
 static void
 log_settle(struct ctx *c)
@@ -1078,6 +1078,17 @@ act_twice(struct ctx *c)
 	return (trig_calls(c, "ctx-act") >= 2 && trig_calls(c, "ctx-def") >= 2);
 }
 
+/* Every context of the budget client's incidents was read. */
+static int
+b_all_read(struct ctx *c)
+{
+	size_t	i, read = 0;
+
+	for (i = 0; i < c->ntrig; i++)
+		read += strncmp(c->trig[i].id, "bud-", 4) == 0;
+	return (read >= NBUDGET);
+}
+
 /* Checks what the first round of contexts handed over. */
 static void
 check_first_round(struct ctx *a)
@@ -1166,12 +1177,12 @@ check_poll_gaps(void)
 	cJSON_Delete(log);
 	OK(n >= 20, "the budget client polled all along");
 	/*
-	 * A token takes 1.5 s at 40 a minute.  A loaded machine was seen to
-	 * delay the stand-in's next answer by up to 1.25 s with no token
-	 * wait at all, so only a gap close to a whole token counts.
+	 * A token takes 1.5 s at 40 a minute, and a burst of events can end
+	 * several polls in a row; a gap of a second or more is a poll that
+	 * waited for a token, less is scheduling noise.
 	 */
-	if (!OK(worst < 1.45, "no poll waited for a token taken by a context"))
-		printf("#   longest gap %.3f s over %d polls\n", worst, n);
+	OK(worst < 1.0, "no poll waited for a token taken by a context");
+	printf("#   longest gap %.3f s over %d polls\n", worst, n);
 }
 
 /* What the client with a budget of 40 a minute did meanwhile. */
@@ -1248,6 +1259,8 @@ test_contexts_follow(struct ctx *a)
 	IS(count_contexts("ctx-act", NULL), 2, "two updates, one more call");
 	t = trig_find(a, "ctx-def", 0);
 	OK(t != NULL && t->n == 0, "no longer active: triggers withdrawn");
+	/* Spare tokens come at 10 a minute beside polls every 2 s. */
+	run_until(&b, b_all_read, 60);
 	check_budget(&b, t0);
 	client_free(&b);
 	client_free(a);
