@@ -321,7 +321,7 @@ uid_entries(const xmlNode *payload, size_t *ignored, size_t *real,
 {
 	const xmlNode	*sec, *e;
 	xmlChar		*msg, *ip;
-	char		 m[256], a[80];
+	char		 m[256], a[80], n[32];
 
 	for (sec = payload->children; sec != NULL; sec = sec->next) {
 		if (sec->type != XML_ELEMENT_NODE)
@@ -343,8 +343,11 @@ uid_entries(const xmlNode *payload, size_t *ignored, size_t *real,
 				panos_clean(a, sizeof(a), ip != NULL ?
 				    (const char *)ip : "?", ip != NULL ?
 				    strlen((const char *)ip) : 1);
-				snprintf(err, errsz, "%s %s: %s",
-				    (const char *)sec->name, a, m);
+				/* The section's name is the device's too. */
+				panos_clean(n, sizeof(n),
+				    (const char *)sec->name,
+				    strlen((const char *)sec->name));
+				snprintf(err, errsz, "%s %s: %s", n, a, m);
 				xmlFree(ip);
 			}
 			xmlFree(msg);
