@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -39,6 +40,32 @@ static const struct {
 	{ "OpenIncidentsStatusUpdated",		LUMU_EV_IGNORED },
 };
 
+/* Set when cJSON's allocation failed in this thread's current parse. */
+static _Thread_local int	json_oom;
+
+/* malloc for cJSON that remembers a failure: cJSON only says "no". */
+static void *
+json_malloc(size_t n)
+{
+	void	*p = malloc(n);
+
+	if (p == NULL)
+		json_oom = 1;
+	return (p);
+}
+
+/*
+ * Installed before main() and so before any thread exists: cJSON's hooks
+ * are one global that every thread reads.
+ */
+__attribute__((constructor)) static void
+json_hooks(void)
+{
+	cJSON_Hooks	h = { json_malloc, free };
+
+	cJSON_InitHooks(&h);
+}
+
 static int
 is_ws(char c)
 {
@@ -59,7 +86,13 @@ decode_parse(const char *body, size_t len, char *err, size_t errsz)
 		return (NULL);
 	}
 	/* Not "require NUL-terminated": the length alone bounds the parse. */
+	json_oom = 0;
 	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	if (root == NULL && json_oom) {
+		snprintf(err, errsz, "out of memory parsing %zu bytes of JSON",
+		    len);
+		return (NULL);
+	}
 	if (root == NULL) {
 		i = end != NULL && end >= body ? (size_t)(end - body) : 0;
 		snprintf(err, errsz, "invalid JSON at byte %zu of %zu", i, len);

@@ -3,9 +3,13 @@
  * reference and on answers that are missing fields, of the wrong types or
  * shapes, truncated or hostile.
  */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -203,6 +207,77 @@ test_parse(void)
 	root = decode_parse("{\"a\": 1}garbage", 8, err, sizeof(err));
 	OK(root != NULL, "length bounds the parse");
 	cJSON_Delete(root);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NO_AS_LIMIT
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_AS_LIMIT
+#endif
+
+/*
+ * A parse that runs out of memory says so, not "invalid JSON": in a child
+ * allowed 32 MB more address space, 4 MB of "[0,0,...]" asks for 2M cJSON
+ * nodes, about 130 MB.
+ */
+static void
+test_parse_oom(void)
+{
+#ifdef NO_AS_LIMIT
+	printf("# skip: a sanitizer's shadow memory does not fit an address "
+	    "cap\n");
+#else
+	struct rlimit	 rl;
+	FILE		*f;
+	unsigned long	 pages = 0;
+	size_t		 n = 4 << 20, i;
+	char		*big, err[128];
+	int		 fd[2], status = -1;
+	ssize_t		 got = 0;
+	pid_t		 pid;
+
+	if ((big = malloc(n)) == NULL || pipe(fd) == -1) {
+		OK(0, "out of memory: test set up");
+		free(big);
+		return;
+	}
+	/* "[" then "0," pairs, then "0]": n = 1 + 2k + 2, n odd. */
+	n--;
+	big[0] = '[';
+	for (i = 1; i + 2 < n; i += 2)
+		memcpy(big + i, "0,", 2);
+	memcpy(big + n - 2, "0]", 2);
+	memset(err, 0, sizeof(err));
+	if ((pid = fork()) == 0) {
+		close(fd[0]);
+		/* 32 MB above what the child has mapped already. */
+		if ((f = fopen("/proc/self/statm", "r")) != NULL) {
+			if (fscanf(f, "%lu", &pages) != 1)
+				pages = 0;
+			fclose(f);
+		}
+		rl.rlim_cur = rl.rlim_max = (rlim_t)pages *
+		    (rlim_t)sysconf(_SC_PAGESIZE) + (32 << 20);
+		if (pages > 0 && setrlimit(RLIMIT_AS, &rl) == 0 &&
+		    decode_parse(big, n, err, sizeof(err)) == NULL)
+			(void)write(fd[1], err, strlen(err));
+		_exit(0);
+	}
+	close(fd[1]);
+	if (pid > 0) {
+		got = read(fd[0], err, sizeof(err) - 1);
+		waitpid(pid, &status, 0);
+	}
+	close(fd[0]);
+	free(big);
+	err[got > 0 ? got : 0] = '\0';
+	if (!OK(strncmp(err, "out of memory parsing", 21) == 0,
+	    "a parse out of memory is named as such"))
+		printf("#   got \"%s\"\n", err);
+#endif
 }
 
 static void
@@ -556,6 +631,7 @@ int
 main(void)
 {
 	test_parse();
+	test_parse_oom();
 	test_page_samples();
 	test_page_shapes();
 	test_incident_fields();
