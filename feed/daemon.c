@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,8 @@ struct daemon {
 	int			 rc;
 	int			 dirty;		/* events since the last render */
 	int			 shrink_held;	/* a resync was held back */
+	int64_t			 full_logged;	/* when "store full" was said */
+	uint64_t		 full_refused;	/* changes refused since */
 };
 
 static void	daemon_render(struct daemon *);
@@ -241,6 +244,33 @@ on_sync(void *arg, struct store *fresh)
 		event_base_loopbreak(d->base);
 }
 
+/*
+ * A change the store refused (what: the event, or "context").  A full
+ * store is said at most once a minute, with how many were refused
+ * meanwhile: a flood must not flood the log too.
+ */
+static void
+store_refused(struct daemon *d, const char *what, const char *id)
+{
+	int64_t	now = time_now_ms();
+
+	if (errno != ENOSPC) {
+		log_warnx("%s: could not store incident %s: %s", what, id,
+		    strerror(errno));
+		return;
+	}
+	d->full_refused++;
+	if (d->full_logged != 0 && now - d->full_logged < 60000)
+		return;
+	log_warnx("%s: incident %s not kept: the store is full (%zu "
+	    "incidents, %zu indicators; at most %d and %d); %" PRIu64
+	    " changes refused", what, id, store_nincidents(d->store),
+	    store_nindicators(d->store), STORE_MAX_INCIDENTS,
+	    STORE_MAX_INDICATORS, d->full_refused);
+	d->full_logged = now;
+	d->full_refused = 0;
+}
+
 /* lumu: one event of the updates stream. */
 static void
 on_event(void *arg, enum lumu_event ev, const struct lumu_incident *inc)
@@ -250,8 +280,8 @@ on_event(void *arg, enum lumu_event ev, const struct lumu_incident *inc)
 	if (inc == NULL || d->store == NULL)
 		return;
 	if (store_upsert(d->store, inc) == -1)
-		log_warnx("event %s: could not store incident",
-		    lumu_event_name(ev));
+		store_refused(d, lumu_event_name(ev), inc->id != NULL ?
+		    inc->id : "?");
 	else
 		d->dirty = 1;
 }
@@ -276,9 +306,14 @@ on_triggers(void *arg, const char *id, const char *const *values, size_t n)
 	struct daemon	*d = arg;
 	struct timeval	 soon = { RENDER_DELAY_SECONDS, 0 };
 
-	if (d->store == NULL || store_set_triggers(d->store, id, values,
-	    n) == -1)
+	if (d->store == NULL)
 		return (-1);
+	/* -1 also when full: the client reads it again after a full read. */
+	if (store_set_triggers(d->store, id, values, n) == -1) {
+		if (errno == ENOSPC || errno == ENOMEM)
+			store_refused(d, "context", id);
+		return (-1);
+	}
 	d->dirty = 1;
 	/* Contexts arrive one by one: render them together, soon. */
 	if (d->ev_render != NULL && !event_pending(d->ev_render, EV_TIMEOUT,

@@ -3,6 +3,7 @@
  * ways.  Every incident and indicator has one owner (this store) and one
  * destructor (incident_free / indicator_free).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct store {
 	char			 *types[STORE_MAX_TYPES];
 	int			  ntypes;
 	struct ioc		 *scratch;	/* ioc_parse output, reused */
+	size_t			  max_inc, max_ind;
 };
 
 static void	indicator_free(struct store *, struct store_indicator *);
@@ -37,10 +39,38 @@ store_new(void)
 		free(st);
 		return (NULL);
 	}
+	st->max_inc = STORE_MAX_INCIDENTS;
+	st->max_ind = STORE_MAX_INDICATORS;
 	return (st);
 }
 
 /* Appends p to a dense array, growing it; -1 on allocation failure. */
+void
+store_set_limits(struct store *st, size_t incidents, size_t indicators)
+{
+	st->max_inc = incidents < STORE_MAX_INCIDENTS ? incidents :
+	    STORE_MAX_INCIDENTS;
+	st->max_ind = indicators < STORE_MAX_INDICATORS ? indicators :
+	    STORE_MAX_INDICATORS;
+}
+
+/*
+ * 0 when incident id (new or not) with nvalues more values fits the
+ * bounds; else -1, ENOSPC.  Every value counts as new, so a change near
+ * the bound is refused whole rather than cut short half-way.
+ */
+static int
+room_for(const struct store *st, const char *id, size_t nvalues)
+{
+	if ((st->ninc >= st->max_inc &&
+	    hmap_get(&st->by_id, id, strlen(id)) == NULL) ||
+	    st->nind + nvalues > st->max_ind) {
+		errno = ENOSPC;
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 dense_add(void ***arr, size_t *n, size_t *cap, void *p)
 {
@@ -319,7 +349,11 @@ store_upsert(struct store *st, const struct lumu_incident *li)
 	int			 created;
 	uint64_t		 types = 0;
 
-	if (li->id == NULL || *li->id == '\0')
+	if (li->id == NULL || *li->id == '\0') {
+		errno = EINVAL;
+		return (-1);
+	}
+	if (room_for(st, li->id, li->nadv) == -1)
 		return (-1);
 	if ((inc = incident_get(st, li->id, &created)) == NULL)
 		return (-1);
@@ -349,10 +383,14 @@ store_set_triggers(struct store *st, const char *id,
 	struct store_incident	*inc;
 	size_t			 before;
 
-	if ((inc = hmap_get(&st->by_id, id, strlen(id))) == NULL)
+	if ((inc = hmap_get(&st->by_id, id, strlen(id))) == NULL) {
+		errno = ENOENT;
 		return (-1);
+	}
 	if (n > LUMU_MAX_ADV)
 		n = LUMU_MAX_ADV;	/* the same bound as adversaries */
+	if (room_for(st, id, n) == -1)
+		return (-1);
 	unlink_range(st, inc, inc->ninds - inc->ntriggers, inc->ninds);
 	before = inc->ninds;
 	if (link_values(st, inc, values, n) == -1) {
@@ -404,6 +442,8 @@ store_restore(struct store *st, const struct store_incident *proto,
 	size_t			 i;
 	int			 created, b;
 
+	if (room_for(st, proto->id, ninds) == -1)
+		return (-1);
 	if ((inc = incident_get(st, proto->id, &created)) == NULL)
 		return (-1);
 	unlink_range(st, inc, 0, inc->ninds);

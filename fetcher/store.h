@@ -21,6 +21,13 @@ enum inc_status {
 #define LUMU_MAX_TYPES	16	/* adversary types kept per incident */
 #define LUMU_MAX_ADV	64	/* indicators kept per incident */
 #define STORE_MAX_TYPES	64	/* distinct type names (bits of a mask) */
+/*
+ * Bounds of a store, far above what a firewall can load (PAN-OS takes
+ * 150,000 addresses or 250,000 names per list) and about 1 GB at most: a
+ * flood of updates must not grow the daemon until allocations fail.
+ */
+#define STORE_MAX_INCIDENTS	1000000
+#define STORE_MAX_INDICATORS	2000000
 
 /*
  * A decoded incident.  The strings are borrowed (from a cJSON tree, say)
@@ -75,14 +82,22 @@ struct store;
 
 struct store	*store_new(void);
 void		 store_free(struct store *);
+/* Lowers a store's bounds (tests); the defaults are the STORE_MAX_*. */
+void		 store_set_limits(struct store *, size_t incidents,
+		    size_t indicators);
 
 /*
  * Inserts an incident or replaces the one with the same id (its old
  * indicators are released).  Values are classified through ioc_parse().
- * Returns 0, or -1 on allocation failure (the store is unchanged).
+ * Returns 0, or -1 with errno ENOMEM (allocation failure) or ENOSPC: a
+ * new incident beyond the bound, or values that could take the
+ * indicators beyond theirs; then the store is unchanged.
  */
 int		 store_upsert(struct store *, const struct lumu_incident *);
-/* Replaces the threat-trigger indicators of an incident; -1 if unknown. */
+/*
+ * Replaces the threat-trigger indicators of an incident; -1 if unknown,
+ * and with errno ENOSPC (nothing changed) or ENOMEM as store_upsert.
+ */
 int		 store_set_triggers(struct store *, const char *id,
 		    const char *const *values, size_t n);
 /* Removes incidents whose last contact is before cutoff; returns count. */
@@ -100,7 +115,7 @@ int		 store_merge_missing(struct store *dst, const struct store *src,
  * already: from a state file or another store.  proto gives the id,
  * times, status, type mask (bits index typenames, STORE_MAX_TYPES
  * entries, NULL where unused) and ntriggers; inds need only their
- * compact fields.  -1 on allocation failure.
+ * compact fields.  -1 on allocation failure, or ENOSPC as store_upsert.
  */
 int		 store_restore(struct store *, const struct store_incident *proto,
 		    const char *const *typenames,

@@ -2,6 +2,7 @@
  * test_select.c: the store, the selection rule (contract section 4) and
  * rendering (section 5), through the same calls the daemon makes.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,6 +361,50 @@ test_merge(void)
 	store_free(b);
 }
 
+/* A store at its bounds refuses new things whole and keeps the old. */
+static void
+test_bounds(void)
+{
+	struct store		*st = store_new();
+	struct lumu_incident	 li = { 0 };
+	const char		*two[] = { "b1.example", "b2.example" };
+
+	store_set_limits(st, 2, 3);
+	add(st, "b1", 1, INC_OPEN, 1, "C2C", "a1.example");
+	add(st, "b2", 1, INC_OPEN, 1, "C2C", "a2.example");
+	li.id = "b3";
+	li.timestamp = li.status_ts = li.last_contact = now;
+	li.status = INC_OPEN;
+	li.adversaries[0] = "a3.example";
+	li.nadv = 1;
+	errno = 0;
+	OK(store_upsert(st, &li) == -1 && errno == ENOSPC,
+	    "bounds: a third incident refused (ENOSPC)");
+	li.id = "b1";
+	li.adversaries[1] = "a4.example";
+	li.nadv = 2;
+	errno = 0;
+	OK(store_upsert(st, &li) == -1 && errno == ENOSPC,
+	    "bounds: values past the indicator bound refused");
+	OK(store_incident_find(st, "b1") != NULL &&
+	    store_incident_find(st, "b1")->ninds == 1 &&
+	    store_nindicators(st) == 2, "bounds: the refused change left "
+	    "the incident as it was");
+	li.nadv = 1;
+	OK(store_upsert(st, &li) == 0, "bounds: a known incident still "
+	    "changes within them");
+	errno = 0;
+	OK(store_set_triggers(st, "b2", two, 2) == -1 && errno == ENOSPC &&
+	    store_incident_find(st, "b2")->ntriggers == 0,
+	    "bounds: triggers past them refused");
+	OK(store_set_triggers(st, "b2", two, 1) == 0, "bounds: triggers "
+	    "within them kept");
+	store_expire(st, now + DAY);
+	add(st, "b3", 0, INC_OPEN, 0, "C2C", "a3.example");
+	IS(store_nincidents(st), 1, "bounds: room again after ageing");
+	store_free(st);
+}
+
 int
 main(void)
 {
@@ -373,6 +418,7 @@ main(void)
 	test_names();
 	test_limits();
 	test_merge();
+	test_bounds();
 	ioc_cleanup();
 	return (tap_done());
 }
