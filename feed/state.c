@@ -347,7 +347,9 @@ get_incident(struct cursor *c, struct store *st, const char *const *types)
 	if (c->err != NULL)
 		return (-1);
 	if (store_restore(st, &proto, types, pv, n) == -1) {
-		c->err = "out of memory";
+		/* Full: more than this build's store holds (never ours). */
+		c->err = errno == ENOSPC ? "more than the store holds" :
+		    "out of memory";
 		return (-1);
 	}
 	return (0);
