@@ -12,6 +12,7 @@
  * incident as the stream last described it.  (Such replays are counted
  * again in lumu_stats.events.)
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,8 +218,10 @@ sync_page(struct lumu *lu, const struct curlev_result *r, char *err,
 			fresh++;
 		/* The store copies what it keeps; replacing de-duplicates. */
 		if (store_upsert(s->store, &inc) == -1) {
-			snprintf(err, errsz, "page %" PRId64 ": out of memory",
-			    s->page);
+			/* Past the store's bound: the last good feeds stay. */
+			snprintf(err, errsz, "page %" PRId64 ": %s", s->page,
+			    errno == ENOSPC ? "more incidents than the store "
+			    "holds" : "out of memory");
 			goto out;
 		}
 	}
