@@ -22,8 +22,10 @@
  * Snapshots go out with evbuffer_add_reference(), never copied; the
  * cleanup callback drops the reply's snapshot reference.
  *
- * Bounds.  30 s per read or write, 8 KiB of request headers, 4 KiB of
- * request body (other methods get 405; a bigger body gets 413 from
+ * Bounds.  30 s per read or write, 10 s for a whole request (TLS
+ * handshake, head and body) from accept or from its first byte on a
+ * kept-alive connection (http_listen.c), 8 KiB of request headers, 4 KiB
+ * of request body (other methods get 405; a bigger body gets 413 from
  * libevent), HTTP_MAX_CONNS connections split across the threads (a
  * thread at its share stops accepting until one closes), accept paused
  * for a second on EMFILE, ENFILE or any other non-transient error.
@@ -56,6 +58,17 @@
 #include "util.h"
 
 #define HTTP_TIMEOUT_S		30
+/*
+ * libevent's read timeout restarts with every byte, so alone it lets a
+ * client take hours over 8 KiB of headers.  A client sends its request
+ * in one segment as soon as it connects (PAN-OS does); 10 s still leaves
+ * room for a TLS handshake and three lost segments (1 + 2 + 4 s of
+ * retransmission).  Shorter than HTTP_TIMEOUT_S on purpose: a connection
+ * that never completes a request always ends by this deadline, and is
+ * counted, never by the read timeout; only kept-alive idle connections
+ * (no byte of a next request yet) are left to that one.
+ */
+#define HTTP_REQUEST_TIMEOUT_S	10
 #define HTTP_MAX_HEADERS	8192
 #define HTTP_MAX_BODY		4096
 #define HTTP_MAX_CONNS		4096	/* all threads together */
@@ -76,6 +89,8 @@ static void	worker_free(struct http_worker *);
 static int	workers_start(struct http *);
 static void	workers_send(struct http *, char);
 static int	http_copy_conf(struct http *, const struct conf *);
+
+int	http_request_timeout_ms = HTTP_REQUEST_TIMEOUT_S * 1000;
 
 /* Seconds on the monotonic clock. */
 time_t
@@ -237,6 +252,8 @@ worker_init(struct http *h, struct http_worker *w, size_t idx)
 	w->ctl[0] = w->ctl[1] = -1;
 	TAILQ_INIT(&w->conns);
 	atomic_init(&w->nconns, 0);
+	w->request_tv.tv_sec = http_request_timeout_ms / 1000;
+	w->request_tv.tv_usec = http_request_timeout_ms % 1000 * 1000;
 	w->maxconns = HTTP_MAX_CONNS / h->nworkers;
 	if (w->maxconns < HTTP_MIN_CONNS)
 		w->maxconns = HTTP_MIN_CONNS;

@@ -4,12 +4,14 @@
  * (http.h); http_listen.c has the listening sockets, the connection cap
  * and TLS; http_route.c the request callback, routing and plain replies;
  * http_feed.c the feed replies; http_auth.c HTTP Basic; http_pages.c
- * /, /status and /readyz; http_metrics.c /metrics.
+ * /, /status and /readyz; http_metrics.c /metrics.  The unit test
+ * includes it too, for http_request_timeout_ms.
  */
 #ifndef HTTP_INT_H
 #define HTTP_INT_H
 
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +36,8 @@ struct bufferevent;
 struct crypt_data;
 struct event;
 struct event_base;
+struct evbuffer;
+struct evbuffer_cb_entry;
 struct evconnlistener;
 struct evhttp;
 struct evhttp_bound_socket;
@@ -68,11 +72,25 @@ struct http_listener {
 	int			 tls;
 };
 
+/* Where a connection is in its request deadline (http_listen.c). */
+enum http_conn_phase {
+	HTTP_CONN_REQUEST,	/* a request is due: the deadline runs */
+	HTTP_CONN_REPLY,	/* a reply is being sent */
+	HTTP_CONN_IDLE		/* kept alive, no byte of a next request yet */
+};
+
 /* A counted connection, known once http_conn_pending() has seen it. */
 struct http_conn {
 	TAILQ_ENTRY(http_conn)	 entry;
 	struct http_worker	*w;
 	struct evhttp_connection *evcon;
+	struct evbuffer		*in;		/* the bufferevent's */
+	struct evbuffer		*out;
+	struct evbuffer_cb_entry *in_cb;
+	struct evbuffer_cb_entry *out_cb;
+	enum http_conn_phase	 phase;
+	struct event		*deadline;	/* lives in ev[] */
+	max_align_t		 ev[];	/* event_get_struct_event_size() */
 };
 
 /* An accepted socket's bufferevent, waiting for http_conn_pending(). */
@@ -101,6 +119,7 @@ struct http_worker {
 	TAILQ_HEAD(, http_conn)	 conns;
 	atomic_size_t		 nconns;
 	size_t			 maxconns;
+	struct timeval		 request_tv;	/* http_request_timeout_ms */
 	int			 pause_cap;	/* at the connection cap */
 	int			 pause_err;	/* accept failed; timer runs */
 	int			 closed;	/* listeners gone */
@@ -143,6 +162,7 @@ struct http {
 	size_t			 acks;
 	struct http_stat	 stats[HTTP_MAX_STATS];
 	atomic_size_t		 nstats;
+	atomic_ullong		 request_timeouts; /* closed by the deadline */
 };
 
 /* One request, from the callback to the access log line. */
@@ -162,6 +182,7 @@ struct http_rq {
 extern const int	 http_codes[HTTP_NCODES];
 
 /* http.c */
+extern int	 http_request_timeout_ms;	/* tests shorten it */
 time_t		 http_mono_now(void);
 
 /* http_listen.c: accepting, counting connections, TLS. */

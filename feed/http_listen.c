@@ -10,6 +10,18 @@
  * a close callback that uncounts it.  A thread at its share of the cap
  * stops accepting until one closes; accept is paused for a second on
  * EMFILE, ENFILE or any other non-transient error.
+ *
+ * The request deadline.  libevent's read timeout restarts with each
+ * byte, and 2.1.12 has no hook when a server request starts or its head
+ * is in, so each connection has a timer of its own and watches its
+ * bufferevent's two buffers.  The timer starts at accept (TLS handshake
+ * included) and, on a kept-alive connection, at the first byte of the
+ * next request; it stops when a reply starts, since evhttp only writes
+ * once it has the whole request (head and body; a "100 Continue" stops
+ * it too, and the body then gets a deadline of its own).  When it fires
+ * the connection is closed without a reply and counted.  Per request
+ * this costs a timer added and deleted in the base's min-heap and a few
+ * calls of two buffer callbacks: no system call.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -49,6 +61,14 @@ static LIST_HEAD(, http_listener) http_registry =
     LIST_HEAD_INITIALIZER(http_registry);
 static pthread_mutex_t http_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static struct http_conn *conn_new(struct http_worker *,
+		    struct evhttp_connection *, struct bufferevent *);
+static void	conn_arm(struct http_conn *);
+static void	conn_input(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
+static void	conn_output(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
+static void	conn_deadline(evutil_socket_t, short, void *);
 static void	conn_closed(struct evhttp_connection *, void *);
 static void	conn_gone(struct http_worker *);
 static void	listeners_update(struct http_worker *);
@@ -126,13 +146,11 @@ http_conn_pending(evutil_socket_t fd, short what, void *arg)
 		bufferevent_getcb(p.bev, NULL, NULL, NULL, &cbarg);
 		if (cbarg == NULL)
 			conn_gone(w);
-		else if (p.kill || (c = calloc(1, sizeof(*c))) == NULL) {
+		else if (p.kill || (c = conn_new(w, cbarg, p.bev)) == NULL) {
 			/* No close callback is set yet: uncount by hand. */
 			evhttp_connection_free(cbarg);
 			conn_gone(w);
 		} else {
-			c->w = w;
-			c->evcon = cbarg;
 			TAILQ_INSERT_TAIL(&w->conns, c, entry);
 			evhttp_connection_set_closecb(cbarg, conn_closed, c);
 			/* A reply is one write: its last segment need not
@@ -144,13 +162,117 @@ http_conn_pending(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* evhttp's close callback: called once, when the connection goes. */
+/*
+ * A counted connection whose first request is due now (this runs in the
+ * loop pass that accepted it): the deadline runs, the buffers are
+ * watched.  NULL when out of memory.
+ */
+static struct http_conn *
+conn_new(struct http_worker *w, struct evhttp_connection *evcon,
+    struct bufferevent *bev)
+{
+	struct http_conn	*c;
+
+	/* The timer lives in the same allocation, sized as libevent says. */
+	if ((c = calloc(1, sizeof(*c) + event_get_struct_event_size())) ==
+	    NULL)
+		return (NULL);
+	c->w = w;
+	c->evcon = evcon;
+	c->deadline = (struct event *)c->ev;
+	c->in = bufferevent_get_input(bev);
+	c->out = bufferevent_get_output(bev);
+	if (evtimer_assign(c->deadline, w->base, conn_deadline, c) == -1 ||
+	    (c->in_cb = evbuffer_add_cb(c->in, conn_input, c)) == NULL) {
+		free(c);
+		return (NULL);
+	}
+	if ((c->out_cb = evbuffer_add_cb(c->out, conn_output, c)) == NULL) {
+		evbuffer_remove_cb_entry(c->in, c->in_cb);
+		free(c);
+		return (NULL);
+	}
+	conn_arm(c);
+	return (c);
+}
+
+/* A request is due: its deadline starts now. */
+static void
+conn_arm(struct http_conn *c)
+{
+	c->phase = HTTP_CONN_REQUEST;
+	event_add(c->deadline, &c->w->request_tv);
+}
+
+/* Bytes read on a kept-alive idle connection start the next request. */
+static void
+conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http_conn	*c = arg;
+
+	if (c->phase == HTTP_CONN_IDLE && info->n_added > 0)
+		conn_arm(c);
+}
+
+/*
+ * The first bytes of a reply end the request's deadline; once the reply
+ * has all gone out the connection is idle, unless bytes of the next
+ * request (pipelined, or sent during the reply) are already in.
+ */
+static void
+conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http_conn	*c = arg;
+
+	if (c->phase != HTTP_CONN_REPLY) {
+		if (info->n_added == 0)
+			return;
+		if (c->phase == HTTP_CONN_REQUEST)
+			event_del(c->deadline);
+		c->phase = HTTP_CONN_REPLY;
+	} else if (info->orig_size + info->n_added == info->n_deleted) {
+		/* Empty again: the reply is all written. */
+		c->phase = HTTP_CONN_IDLE;
+		if (evbuffer_get_length(c->in) > 0)
+			conn_arm(c);
+	}
+}
+
+/* The request did not arrive in time: close, no reply, count it. */
+static void
+conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*c = arg;
+	struct http_worker	*w = c->w;
+	char			*addr = NULL;
+	ev_uint16_t		 port = 0;
+
+	atomic_fetch_add_explicit(&w->h->request_timeouts, 1,
+	    memory_order_relaxed);
+	evhttp_connection_get_peer(c->evcon, &addr, &port);
+	log_debug("http: %s port %u: no whole request in %lld ms; closing",
+	    addr != NULL ? addr : "?", (unsigned)port,
+	    (long long)w->request_tv.tv_sec * 1000 +
+	    w->request_tv.tv_usec / 1000);
+	evhttp_connection_free(c->evcon);	/* frees c: conn_closed() */
+}
+
+/*
+ * evhttp's close callback: called once, when the connection goes, while
+ * its bufferevent still exists.  The buffer callbacks go first, so that
+ * nothing calls them with c once it is freed.
+ */
 static void
 conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_conn	*c = arg;
 	struct http_worker	*w = c->w;
 
+	event_del(c->deadline);
+	evbuffer_remove_cb_entry(c->in, c->in_cb);
+	evbuffer_remove_cb_entry(c->out, c->out_cb);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	free(c);
 	conn_gone(w);

@@ -1,7 +1,8 @@
 /*
  * http_metrics.c: /metrics in the Prometheus text exposition format
  * 0.0.4: per-feed gauges and counters, requests by feed and code, open
- * connections, and the state of the Lumu sync.
+ * connections, connections closed by the request deadline, and the state
+ * of the Lumu sync.
  */
 #include <sys/types.h>
 
@@ -199,7 +200,7 @@ code_label(char *dst, size_t dstsz, size_t c)
 		snprintf(dst, dstsz, "other");
 }
 
-/* Requests by feed and status code, and the open connections. */
+/* Requests by feed and code, open connections, request timeouts. */
 static int
 metrics_http(struct buf *b, struct http *h)
 {
@@ -232,6 +233,11 @@ metrics_http(struct buf *b, struct http *h)
 	    "Open client connections.");
 	rv |= buf_printf(b, "lumu_edl_http_connections %zu\n",
 	    http_connections(h));
+	rv |= prom_head(b, "lumu_edl_http_request_timeouts_total", "counter",
+	    "Connections closed because a whole request did not arrive in "
+	    "time.");
+	rv |= buf_printf(b, "lumu_edl_http_request_timeouts_total %llu\n",
+	    (unsigned long long)atomic_load(&h->request_timeouts));
 	return (rv);
 }
 

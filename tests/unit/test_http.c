@@ -33,6 +33,7 @@
 
 #include "conf.h"
 #include "http.h"
+#include "http_int.h"
 #include "ioc.h"
 #include "log.h"
 #include "site.h"
@@ -44,6 +45,8 @@
 #define REALM	"Basic realm=\"lumu-edl\", charset=\"UTF-8\""
 #define ODD	"x<b>&\""
 #define SMALL	"small.example\n"	/* 14 bytes */
+#define DEADLINE_MS	1000	/* http_request_timeout_ms in test_deadline */
+#define MARGIN_MS	1500	/* allowed past it on a loaded machine */
 
 struct resp {
 	int	 status;
@@ -1093,6 +1096,183 @@ stop_server(void *arg)
 	return (NULL);
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Sends data on fd one byte every `every` ms, reading meanwhile, until
+ * the server closes or 10 s have passed; r gets what was read and *ms
+ * the time from the first byte to the close.  Returns 1 if the server
+ * closed.
+ */
+static int
+dribble(int fd, const char *data, int every, struct resp *r, long long *ms)
+{
+	struct buf	 b = { 0 };
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	long long	 start = mono_ms();
+	size_t		 i = 0, len = strlen(data);
+	char		 chunk[4096];
+	ssize_t		 n;
+	int		 closed = 0;
+
+	while (!closed && mono_ms() - start < 10000) {
+		if (i < len && write(fd, data + i++, 1) != 1)
+			closed = 1;
+		else if (poll(&pfd, 1, every) == 1) {
+			if ((n = read(fd, chunk, sizeof(chunk))) <= 0)
+				closed = 1;
+			else
+				buf_add(&b, chunk, (size_t)n);
+		}
+	}
+	*ms = mono_ms() - start;
+	buf_add(&b, "", 0);
+	memset(r, 0, sizeof(*r));
+	r->raw = buf_release(&b, &r->rawlen);
+	resp_parse(r);
+	return (closed);
+}
+
+/* Reads one reply (head and Content-Length body) from a kept-alive fd. */
+static void
+read_reply(int fd, struct resp *r)
+{
+	struct buf	 b = { 0 };
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	char		 chunk[4096], *end, *cl;
+	size_t		 want = SIZE_MAX;
+	ssize_t		 n;
+
+	buf_add(&b, "", 0);
+	while (b.len < want && poll(&pfd, 1, 5000) == 1 &&
+	    (n = read(fd, chunk, sizeof(chunk))) > 0) {
+		buf_add(&b, chunk, (size_t)n);
+		if ((end = strstr(b.data, "\r\n\r\n")) != NULL &&
+		    (cl = strcasestr(b.data, "\r\nContent-Length: ")) != NULL &&
+		    cl < end)
+			want = (size_t)(end + 4 - b.data) +
+			    strtoul(cl + 18, NULL, 10);
+	}
+	memset(r, 0, sizeof(*r));
+	r->raw = buf_release(&b, &r->rawlen);
+	resp_parse(r);
+}
+
+/* Whether ms is the deadline, give or take the margin. */
+static int
+at_deadline(long long ms)
+{
+	printf("# closed after %lld ms (deadline %d ms)\n", ms, DEADLINE_MS);
+	return (ms >= DEADLINE_MS - 100 && ms <= DEADLINE_MS + MARGIN_MS);
+}
+
+/*
+ * A kept-alive client that pauses longer than the deadline (but far less
+ * than the idle timeout) between requests is served; a request it then
+ * dribbles is closed a deadline after its first byte.
+ */
+static void
+test_deadline_keepalive(int port)
+{
+	const char	 req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct resp	 r;
+	long long	 ms = 0;
+	int		 fd, i, ok = 1;
+
+	if ((fd = dial("127.0.0.1", port)) == -1) {
+		OK(0, "deadline: kept-alive client connects");
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		if (i > 0)
+			usleep(DEADLINE_MS * 1300);
+		if (write(fd, req, sizeof(req) - 1) != sizeof(req) - 1)
+			ok = 0;
+		read_reply(fd, &r);
+		ok = ok && r.status == 200 && r.bodylen == 3 &&
+		    memcmp(r.body, "ok\n", 3) == 0;
+		resp_free(&r);
+	}
+	OK(ok, "deadline: three requests on one connection, 1.3 deadlines "
+	    "apart, all answered");
+	usleep(DEADLINE_MS * 500);
+	OK(dribble(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    100, &r, &ms) && r.rawlen == 0 && at_deadline(ms),
+	    "deadline: a dribbled next request on a kept-alive connection is "
+	    "closed a deadline after its first byte");
+	resp_free(&r);
+	close(fd);
+}
+
+/*
+ * The request deadline, shortened to DEADLINE_MS: a client that dribbles
+ * its headers (a byte per 100 ms, which the read timeout alone never
+ * ends) or sends nothing is closed once it passes, and counted; a slow
+ * but timely one is served.
+ */
+static void
+test_deadline(struct site *site)
+{
+	struct conf		 c;
+	struct conf_listen	 ls;
+	struct conf_feed	 feeds[5];
+	struct http		*h;
+	struct resp		 r;
+	long long		 ms = 0;
+	int			 fd, port, saved = http_request_timeout_ms;
+
+	base_conf(&c, &ls, feeds);
+	c.threads = 1;
+	c.access_log = 0;
+	http_request_timeout_ms = DEADLINE_MS;
+	h = http_new(NULL, &c, site);
+	http_request_timeout_ms = saved;
+	OK(h != NULL, "deadline: server starts");
+	if (h == NULL)
+		return;
+	port = http_port(h);
+	fd = dial("127.0.0.1", port);
+	OK(dribble(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    100, &r, &ms) && r.rawlen == 0 && at_deadline(ms),
+	    "deadline: headers dribbled a byte per 100 ms are closed at the "
+	    "deadline, without a reply");
+	resp_free(&r);
+	close(fd);
+	fd = dial("127.0.0.1", port);
+	OK(dribble(fd, "", 100, &r, &ms) && r.rawlen == 0 && at_deadline(ms),
+	    "deadline: a connection that sends nothing is closed at the "
+	    "deadline");
+	resp_free(&r);
+	close(fd);
+	IS(metric_value(port, "\nlumu_edl_http_request_timeouts_total "), 2,
+	    "deadline: both are counted in /metrics");
+	fd = dial("127.0.0.1", port);
+	OK(dribble(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n", 10, &r, &ms) && r.status == 200 &&
+	    ms < DEADLINE_MS, "deadline: a request sent a byte per 10 ms "
+	    "within the deadline is answered");
+	resp_free(&r);
+	close(fd);
+	request(port, "GET", "/feeds/small", NULL, &r);
+	OK(r.status == 200 && r.bodylen == 14, "deadline: a plain request is "
+	    "answered");
+	resp_free(&r);
+	test_deadline_keepalive(port);
+	IS(metric_value(port, "\nlumu_edl_http_request_timeouts_total "), 3,
+	    "deadline: served clients are not counted, the dribbler is");
+	http_free(h);
+}
+
 /* A reply in flight when the server stops is still sent in full. */
 static void
 test_drain(void)
@@ -1209,7 +1389,9 @@ test_tls(struct site *site)
 	char			 cert[PATH_MAX + 16], key[PATH_MAX + 16];
 	char			 cmd[3 * PATH_MAX], *body = NULL;
 	size_t			 bodylen = 0;
-	int			 version = 0, i;
+	long long		 ms = 0;
+	int			 version = 0, i, fd;
+	int			 saved = http_request_timeout_ms;
 
 	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
@@ -1219,7 +1401,7 @@ test_tls(struct site *site)
 	    ">/dev/null 2>&1", key, cert);
 	if (system("command -v openssl >/dev/null 2>&1") != 0 ||
 	    system(cmd) != 0) {
-		for (i = 0; i < 6; i++) {
+		for (i = 0; i < 7; i++) {
 			tap_n++;
 			printf("ok %d - # SKIP openssl command missing\n",
 			    tap_n);
@@ -1231,7 +1413,10 @@ test_tls(struct site *site)
 	c.threads = 1;
 	c.tls_certificate = cert;
 	c.tls_key = key;
+	/* Every client here but the stalled one is done in a few ms. */
+	http_request_timeout_ms = DEADLINE_MS;
 	h = http_new(NULL, &c, site);
+	http_request_timeout_ms = saved;
 	OK(h != NULL, "TLS server starts");
 	if (h == NULL)
 		return;
@@ -1248,6 +1433,13 @@ test_tls(struct site *site)
 	request(http_port(h), "GET", "/feeds/ip", NULL, &r);
 	OK(r.status == 0, "plain HTTP on the TLS port gets no reply");
 	resp_free(&r);
+	/* Four bytes of a TLS record header, then nothing. */
+	fd = dial("127.0.0.1", http_port(h));
+	OK(dribble(fd, "\x16\x03\x01\x02", 100, &r, &ms) &&
+	    r.rawlen == 0 && at_deadline(ms), "a TLS handshake that stalls "
+	    "is closed at the request deadline");
+	resp_free(&r);
+	close(fd);
 	http_set_site(h, site);		/* reads the certificate again */
 	OK(tls_get(http_port(h), cert, 0, &version, &body, &bodylen) == 200,
 	    "HTTPS after a reload");
@@ -1357,6 +1549,7 @@ main(void)
 	test_swap(port, site, ip);
 
 	test_inline(site);
+	test_deadline(site);
 	test_drain();
 	test_ipv6(site);
 	test_tls(site);
