@@ -4,6 +4,7 @@ the real lumu-edl binary as child processes, plain HTTP requests."""
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,53 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BINARY = os.environ.get("LUMU_EDL", os.path.join(ROOT, "build", "lumu-edl"))
 PY = "/usr/bin/python3"
+
+# The three usual feeds, by name and type, and their configuration.
+FEED_TYPES = {"ip": "ip", "domains": "domain", "urls": "url"}
+THREE_FEEDS = """[feed ip]
+type = ip
+
+[feed domains]
+type = domain
+include-subdomains = yes
+
+[feed urls]
+type = url
+include-subdomains = yes
+include-subdirectories = yes
+"""
+# A configuration against the stand-in; see feeds_conf for the parts.
+FEEDS_CONF = """# black-box test configuration
+[lumu]
+company-key-file = key
+api-url = %(api_url)s
+updates-wait = %(updates_wait)s
+max-requests-per-minute = 0
+%(lumu)s
+[server]
+listen = 127.0.0.1:%(port)d
+%(server)sstate-dir = %(state_dir)s
+threads = %(threads)d
+
+%(feeds)s%(tail)s"""
+
+
+def feeds_conf(wd, key, api_url, port, name="feeds.conf", updates_wait="2s",
+               lumu="", server="", state_dir="state", threads=2,
+               feeds=THREE_FEEDS, tail=""):
+    """Writes the company key to wd/key and FEEDS_CONF to wd/name: lumu
+    adds lines to [lumu], server to [server] (after listen), tail comes
+    after the feeds.  Returns the configuration's path."""
+    with open(os.path.join(wd, "key"), "w") as f:
+        f.write(key + "\n")
+    path = os.path.join(wd, name)
+    with open(path, "w") as f:
+        f.write(FEEDS_CONF % {"api_url": api_url, "updates_wait":
+                              updates_wait, "lumu": lumu, "port": port,
+                              "server": server, "state_dir": state_dir,
+                              "threads": threads, "feeds": feeds,
+                              "tail": tail})
+    return path
 
 
 class Tap:
@@ -52,11 +100,42 @@ def iso(days_ago):
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
 
 
+def incident(iid, adversary, status="open", types=("C2C",), created=1,
+             contact=0):
+    """An incident as the stand-in takes it: created days ago, its last
+    contact contact days ago."""
+    return {"id": iid, "status": status, "adversaryTypes": list(types),
+            "adversaries": [adversary], "adversaryId": adversary,
+            "timestamp": iso(created), "statusTimestamp": iso(created),
+            "lastContact": iso(contact), "firstContact": iso(created)}
+
+
 def free_port():
     """A loopback port that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_child(args, logpath, portfile, seconds, what):
+    """Starts a helper server that writes its port to portfile; returns
+    (process, its open log file, the port)."""
+    log = open(logpath, "w")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    if not wait_for(lambda: os.path.exists(portfile), seconds):
+        raise RuntimeError("%s did not start" % what)
+    with open(portfile) as f:
+        return proc, log, int(f.read().strip())
+
+
+def stop_child(proc, log):
+    """SIGTERM to a helper server, SIGKILL if it lingers; closes its log."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
 
 
 def wait_for(pred, seconds, step=0.05):
@@ -83,13 +162,9 @@ class Standin:
             with open(path, "w") as f:
                 json.dump(data, f)
             args += ["--data", path]
-        self.log = open(os.path.join(workdir, "standin.log"), "w")
-        self.proc = subprocess.Popen(args, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        if not wait_for(lambda: os.path.exists(portfile), 10):
-            raise RuntimeError("stand-in did not start")
-        with open(portfile) as f:
-            self.port = int(f.read().strip())
+        self.proc, self.log, self.port = start_child(
+            args, os.path.join(workdir, "standin.log"), portfile, 10,
+            "stand-in")
         self.url = "http://127.0.0.1:%d" % self.port
 
     def control(self, method, path, body=None):
@@ -103,12 +178,7 @@ class Standin:
             return status, None
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        stop_child(self.proc, self.log)
 
 
 class Daemon:
@@ -174,3 +244,20 @@ def panos_check(kind, body):
 
 def workdir():
     return tempfile.mkdtemp(prefix="lumu-edl-bb.")
+
+
+def finish(t, wd, *procs):
+    """The end of a script, from the finally block around its checks:
+    stops procs in order (None skipped), removes wd when every check
+    passed (else names it), prints the summary and exits."""
+    for p in procs:
+        if p is not None:
+            p.stop()
+    if t.failed == 0:
+        shutil.rmtree(wd, ignore_errors=True)
+    else:
+        print("# kept " + wd)
+    # An exception on its way out of the checks must keep its traceback
+    # and fail the script: leave the exit to it.
+    if sys.exc_info()[0] is None:
+        t.done()

@@ -16,15 +16,14 @@ memory and every feed is served at its last published version (the
 check is skipped for ASan and TSan builds).  About 55 seconds."""
 
 import os
-import shutil
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "stress"))
-from stresslib import (KEY, CrashRun, disk_full, incidents_json,  # noqa
-                       memory_cap)
-from blackbox_lib import Standin, Tap, workdir  # noqa: E402
+from stresslib import (CrashRun, disk_full, memory_cap,  # noqa: E402
+                       resource_standins)
+from blackbox_lib import Tap, finish, workdir  # noqa: E402
 
 KILLS = 10
 
@@ -32,18 +31,8 @@ KILLS = 10
 def main():
     t = Tap()
     wd = workdir()
-    for sub in ("small", "big"):
-        os.makedirs(os.path.join(wd, sub))
-    live = Standin(wd, KEY, extra=["--demo", "1000", "--seed", "41",
-                                   "--events-every", "0.05"])
-    small = Standin(os.path.join(wd, "small"), KEY,
-                    extra=["--demo", "300", "--seed", "42"])
-    big = Standin(os.path.join(wd, "big"), KEY,
-                  extra=["--demo", "3000", "--seed", "43"])
+    live, small, big = resource_standins(wd, 1000, 3000, seed=41)
     try:
-        big.control("POST", "incidents", {"incidents":
-                                          incidents_json(3000, "big", 1000),
-                                          "quiet": True})
         start = time.monotonic()
         stats = CrashRun(t, wd, live, seed=os.getpid(),
                          longest=3.0).run(KILLS)
@@ -57,13 +46,7 @@ def main():
         memory_cap(t, wd, small, big, recovery=False)
         print("# memory cap: %.0f s" % (time.monotonic() - start))
     finally:
-        for s in (live, small, big):
-            s.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, live, small, big)
 
 
 if __name__ == "__main__":

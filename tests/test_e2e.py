@@ -8,23 +8,21 @@ and a graceful stop.  Every feed body also goes through the independent
 PAN-OS line checker."""
 
 import os
-import shutil
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blackbox_lib import (Daemon, Standin, Tap, free_port, iso,  # noqa: E402
-                          panos_check, request, run, wait_for, workdir)
+from blackbox_lib import (FEED_TYPES, Daemon, Standin, Tap,  # noqa: E402
+                          feeds_conf, finish, free_port,
+                          incident as lumu_incident, iso, panos_check,
+                          request, run, wait_for, workdir)
 
 KEY = "e2e-company-key-0123456789"
 
 
 def incident(iid, status, types, adversary, created, contact):
-    return {"id": iid, "status": status, "adversaryTypes": types,
-            "adversaries": [adversary], "adversaryId": adversary,
-            "timestamp": iso(created), "statusTimestamp": iso(created),
-            "lastContact": iso(contact), "firstContact": iso(created)}
+    return lumu_incident(iid, adversary, status, types, created, contact)
 
 
 INCIDENTS = [
@@ -57,42 +55,11 @@ EXPECTED_DROPPED = {
     "domains": DROPPED_NAMES,
     "urls": DROPPED_NAMES,
 }
-TYPES = {"ip": "ip", "domains": "domain", "urls": "url"}
 
 
 def write_conf(wd, api_url, port, extra_feed=""):
-    path = os.path.join(wd, "feeds.conf")
-    with open(os.path.join(wd, "key"), "w") as f:
-        f.write(KEY + "\n")
-    with open(path, "w") as f:
-        f.write("""# black-box test configuration
-[lumu]
-company-key-file = key
-api-url = %s
-updates-wait = 2s
-max-requests-per-minute = 0
-
-[server]
-listen = 127.0.0.1:%d
-state-dir = state
-threads = 2
-
-[feed ip]
-type = ip
-
-[feed domains]
-type = domain
-include-subdomains = yes
-
-[feed urls]
-type = url
-include-subdomains = yes
-include-subdirectories = yes
-%s
-[allowlist]
-entries = activity.lumu.io
-""" % (api_url, port, extra_feed))
-    return path
+    return feeds_conf(wd, KEY, api_url, port, tail=extra_feed +
+                      "\n[allowlist]\nentries = activity.lumu.io\n")
 
 
 def check_config_front_end(t, wd, conf):
@@ -123,7 +90,7 @@ def check_once(t, wd, conf):
         path = os.path.join(export, name)
         got = open(path).read() if os.path.exists(path) else None
         t.eq(got, body, "--once --export wrote feed %s byte for byte" % name)
-        t.ok(("%s: %s feed" % (name, TYPES[name])) in out,
+        t.ok(("%s: %s feed" % (name, FEED_TYPES[name])) in out,
              "--once summarises feed %s" % name, out)
     t.ok(KEY not in out + err, "--once never prints the company key")
 
@@ -137,7 +104,7 @@ def check_daemon_feeds(t, port):
              "feed %s content type" % name)
         t.ok(hdrs.get("etag", "").startswith('"'), "feed %s has a strong "
              "ETag" % name, hdrs)
-        ok, out = panos_check(TYPES[name], data)
+        ok, out = panos_check(FEED_TYPES[name], data)
         t.ok(ok, "feed %s passes the PAN-OS line checker" % name, out)
         status, hdrs2, data2 = request(port, "HEAD", "/feeds/" + name)
         t.ok(status == 200 and data2 == b"" and
@@ -247,14 +214,7 @@ def main():
              "SIGTERM stops the daemon cleanly", rc)
         check_log_file(t, wd, lumu)
     finally:
-        if d is not None and d.proc.poll() is None:
-            d.stop()
-        lumu.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, d, lumu)
 
 
 if __name__ == "__main__":

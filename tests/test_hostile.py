@@ -5,17 +5,20 @@ While a well-behaved client fetches feeds over plain HTTP and TLS, and
 checks every answer byte for byte and times it, the test holds a
 thousand idle connections, idle half-sent requests, TLS handshakes that
 stall (nothing sent, or half a ClientHello), a client that sends a
-request one byte a second and one that never ends its headers, and it
+request a byte every quarter second and one that sends headers a byte a
+second without end, and it
 sends oversized request lines and headers, malformed request lines,
 pipelined requests, half-closed requests and connections reset right
 after their request.  Checks: the good client's answers are all right
 and their p99 latency stays under P99_LIMIT; every hostile request gets
-a 4xx or a close, never a hang; the stalled connections are closed by
-the server's read timeout (HTTP_TIMEOUT_S in feed/http.c) within a
-margin; the daemon never dies.  Then a second daemon, started with a
+a 4xx or a close, never a hang; the stalled connections and the endless
+headers are closed by the server's request deadline
+(HTTP_REQUEST_TIMEOUT_S in feed/http.c) within a margin, and counted in
+/metrics, while the quarter-second request, done within it, is answered;
+the daemon never dies.  Then a second daemon, started with a
 limit of FD_LIMIT open files, gets 200 connections: it must not crash,
 must say why it stops accepting, and must serve new clients again as
-the connections close.  About 45 seconds."""
+the connections close.  About 25 seconds."""
 
 import gzip
 import hashlib
@@ -23,7 +26,6 @@ import http.client
 import os
 import resource
 import selectors
-import shutil
 import socket
 import ssl
 import subprocess
@@ -32,12 +34,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blackbox_lib import (BINARY, Daemon, Standin, Tap, free_port,  # noqa
-                          panos_check, request, wait_for, workdir)
+from blackbox_lib import (BINARY, Daemon, Standin, Tap, feeds_conf,  # noqa
+                          finish, free_port, panos_check, request, wait_for,
+                          workdir)
 
 KEY = "hostile-company-key-0123456789"
 FEEDS = {"ip": "ip", "domains": "domain", "urls": "url"}
-READ_TIMEOUT = 30       # HTTP_TIMEOUT_S of feed/http.c
+REQUEST_TIMEOUT = 10    # HTTP_REQUEST_TIMEOUT_S of feed/http.c
 CLOSE_MARGIN = 8        # seconds allowed past it on a busy machine
 P99_LIMIT = 0.200       # seconds, for the good client
 IDLE = 1000
@@ -45,38 +48,12 @@ FD_LIMIT = 64
 
 
 def write_conf(wd, api_url, port, tls_port, state="state"):
-    path = os.path.join(wd, "feeds-%d.conf" % port)
-    with open(os.path.join(wd, "key"), "w") as f:
-        f.write(KEY + "\n")
     tls = ""
     if tls_port:
         tls = ("listen = 127.0.0.1:%d tls\ntls-certificate = tls.crt\n"
                "tls-key = tls.key\n" % tls_port)
-    with open(path, "w") as f:
-        f.write("""[lumu]
-company-key-file = key
-api-url = %s
-updates-wait = 2s
-max-requests-per-minute = 0
-
-[server]
-listen = 127.0.0.1:%d
-%sstate-dir = %s
-threads = 2
-
-[feed ip]
-type = ip
-
-[feed domains]
-type = domain
-include-subdomains = yes
-
-[feed urls]
-type = url
-include-subdomains = yes
-include-subdirectories = yes
-""" % (api_url, port, tls, state))
-    return path
+    return feeds_conf(wd, KEY, api_url, port, name="feeds-%d.conf" % port,
+                      server=tls, state_dir=state)
 
 
 def make_certificate(wd):
@@ -356,34 +333,39 @@ def check_resets(t, port):
 
 
 class Trickle(threading.Thread):
-    """Sends data one byte a second, then reads the answer."""
+    """Sends data a byte every `every` seconds, reading meanwhile, until
+    the server closes; secs is then the time since connecting."""
 
-    def __init__(self, port, data):
+    def __init__(self, port, data, every):
         super().__init__(daemon=True)
-        self.port, self.data = port, data
+        self.port, self.data, self.every = port, data, every
         self.answer, self.end, self.secs = b"", None, None
         self.stop = threading.Event()
 
     def run(self):
         start = time.monotonic()
         s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        sel = selectors.DefaultSelector()
+        sel.register(s, selectors.EVENT_READ)
         try:
-            for i in range(len(self.data)):
-                if self.stop.is_set():
-                    self.end = "still open"
-                    return
-                s.sendall(self.data[i:i + 1])
-                time.sleep(1)
-            while True:
+            i = 0
+            while not self.stop.is_set():
+                if i < len(self.data):
+                    s.sendall(self.data[i:i + 1])
+                    i += 1
+                if not sel.select(self.every):
+                    continue
                 b = s.recv(65536)
                 if not b:
-                    break
+                    self.end = "eof"
+                    return
                 self.answer += b
-            self.end = "eof"
+            self.end = "still open"
         except OSError as e:
             self.end = "closed by the server (%s)" % type(e).__name__
         finally:
             self.secs = time.monotonic() - start
+            sel.close()
             s.close()
 
 
@@ -403,6 +385,12 @@ def open_stalled(watch, port, tls_port):
                   "TLS, nothing sent", s)
 
 
+def at_deadline(secs):
+    """Whether a connection open secs was closed by the request deadline
+    (not before it, nor long after)."""
+    return REQUEST_TIMEOUT - 0.5 <= secs <= REQUEST_TIMEOUT + CLOSE_MARGIN
+
+
 def check_stalled(t, watch):
     kinds = {}
     for s, (kind, _) in watch.opened.items():
@@ -410,12 +398,19 @@ def check_stalled(t, watch):
         kinds.setdefault(kind, []).append(secs)
     for kind, secs in kinds.items():
         closed = [x for x in secs if x is not None]
-        t.ok(len(closed) == len(secs) and
-             max(closed) <= READ_TIMEOUT + CLOSE_MARGIN,
+        t.ok(len(closed) == len(secs) and all(map(at_deadline, closed)),
              "%d stalled connections (%s) closed by the server: %d, "
-             "after %.1f to %.1f s (read timeout %d s)" % (
+             "after %.1f to %.1f s (request deadline %d s)" % (
                  len(secs), kind, len(closed), min(closed or [0]),
-                 max(closed or [0]), READ_TIMEOUT))
+                 max(closed or [0]), REQUEST_TIMEOUT))
+
+
+def request_timeouts(port):
+    """lumu_edl_http_request_timeouts_total from /metrics, or -1."""
+    for line in request(port, "GET", "/metrics")[2].decode().splitlines():
+        if line.startswith("lumu_edl_http_request_timeouts_total "):
+            return int(line.split()[1])
+    return -1
 
 
 def baseline(port, tls_port, ca, ref):
@@ -434,9 +429,9 @@ def hostile_phase(t, port, tls_port, ca, ref):
     watch.start()
     good = Good(port, tls_port, ca, ref)
     good.start()
-    slow = Trickle(port, b"GET /feeds/ip HTTP/1.0\r\n\r\n")
+    slow = Trickle(port, b"GET /feeds/ip HTTP/1.0\r\n\r\n", 0.25)
     endless = Trickle(port, b"GET /feeds/ip HTTP/1.1\r\nX-Slow: " +
-                      b"a" * 4000)
+                      b"a" * 4000, 1)
     slow.start()
     endless.start()
     start = time.monotonic()
@@ -445,8 +440,9 @@ def hostile_phase(t, port, tls_port, ca, ref):
     check_pipelined(t, port, ref)
     check_half_closed(t, port, ref)
     check_resets(t, port)
-    wait_for(lambda: watch.pending() == 0 and not slow.is_alive(),
-             READ_TIMEOUT + CLOSE_MARGIN + 2 - (time.monotonic() - start),
+    wait_for(lambda: watch.pending() == 0 and not slow.is_alive() and
+             not endless.is_alive(),
+             REQUEST_TIMEOUT + CLOSE_MARGIN + 2 - (time.monotonic() - start),
              step=0.2)
     good.stop.set()
     endless.stop.set()
@@ -457,10 +453,18 @@ def hostile_phase(t, port, tls_port, ca, ref):
     check_stalled(t, watch)
     body = slow.answer.partition(b"\r\n\r\n")[2]
     t.ok(status_of(slow.answer) == 200 and body == ref["ip"],
-         "a request sent one byte a second is answered in full (%.0f s)"
-         % (slow.secs or 0), slow.answer[:200])
-    print("# a client sending headers one byte a second without end: %s "
-          "after %.0f s" % (endless.end, endless.secs or 0), flush=True)
+         "a request sent a byte every quarter second is answered in full "
+         "(%.1f s)" % (slow.secs or 0), slow.answer[:200])
+    t.ok(endless.end != "still open" and not endless.answer and
+         at_deadline(endless.secs or 0),
+         "a client sending headers one byte a second without end: %s "
+         "after %.1f s (request deadline %d s)" % (
+             endless.end, endless.secs or 0, REQUEST_TIMEOUT),
+         endless.answer[:200])
+    stalled = len(watch.opened) + 1
+    n = request_timeouts(port)
+    t.ok(n >= stalled, "/metrics counts %d connections closed by the "
+         "request deadline (at least the %d stalled ones)" % (n, stalled))
     t.ok(not good.wrong, "good client: %d answers, all byte for byte"
          % len(good.latencies), good.wrong[:10])
     t.ok(len(good.latencies) > 100 and good.p99() < P99_LIMIT,
@@ -569,14 +573,7 @@ def main():
         fd_cap_phase(t, wd, lumu.url, ref)
         t.ok(d.stop() == 0, "SIGTERM stops the daemon cleanly")
     finally:
-        if d is not None and d.proc.poll() is None:
-            d.stop()
-        lumu.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, d, lumu)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ are retried, and /status reports the target."""
 import base64
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import sys
@@ -29,7 +28,9 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from blackbox_lib import (BINARY, HERE, PY, Daemon, Standin, Tap,  # noqa
-                          free_port, iso, request, wait_for, workdir)
+                          feeds_conf, finish, free_port,
+                          incident as lumu_incident, request, start_child,
+                          stop_child, wait_for, workdir)
 
 PA_BINARY = os.environ.get("LUMU_TO_PALOALTO", os.path.join(
     os.path.dirname(BINARY), "lumu-to-paloalto"))
@@ -39,10 +40,7 @@ CAT = "Lumu Blocklist"
 
 
 def incident(iid, status, types, adversary, days=1):
-    return {"id": iid, "status": status, "adversaryTypes": types,
-            "adversaries": [adversary], "adversaryId": adversary,
-            "timestamp": iso(days + 1), "statusTimestamp": iso(days + 1),
-            "lastContact": iso(days), "firstContact": iso(days + 1)}
+    return lumu_incident(iid, adversary, status, types, days + 1, days)
 
 
 INCIDENTS = [
@@ -69,16 +67,12 @@ class Fake:
     def __init__(self, wd, extra=()):
         self.portfile = os.path.join(wd, "fw.port")
         self.ca = os.path.join(wd, "fw-ca.pem")
-        self.log = open(os.path.join(wd, "fake_panos.log"), "w")
-        self.proc = subprocess.Popen(
+        self.proc, self.log, self.port = start_child(
             [PY, os.path.join(HERE, "fake_panos.py"), "--port", "0",
              "--port-file", self.portfile, "--ca-out", self.ca,
              "--commit-seconds", "1.2"] + list(extra),
-            stdout=self.log, stderr=subprocess.STDOUT)
-        if not wait_for(lambda: os.path.exists(self.portfile), 20):
-            raise RuntimeError("fake PAN-OS did not start")
-        with open(self.portfile) as f:
-            self.port = int(f.read())
+            os.path.join(wd, "fake_panos.log"), self.portfile, 20,
+            "fake PAN-OS")
         self.ctx = ssl.create_default_context(cafile=self.ca)
 
     def control(self, method, path, body=None):
@@ -104,12 +98,7 @@ class Fake:
         return None if cat is None else cat["list"]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        stop_child(self.proc, self.log)
 
 
 def api(fw, query="", form=None, headers=None, ctype=None):
@@ -467,30 +456,16 @@ def check_front_end(t, wd, fw, lumu):
 
 
 def daemon_conf(wd, lumu, fw, http_port):
-    with open(os.path.join(wd, "key"), "w") as f:
-        f.write(KEY + "\n")
     with open(os.path.join(wd, "fw-password"), "w") as f:
         f.write("secret\n")
-    path = os.path.join(wd, "feeds.conf")
-    with open(path, "w") as f:
-        f.write("""[lumu]
-company-key-file = key
-api-url = %s
-updates-wait = 2s
-max-requests-per-minute = 0
-
-[server]
-listen = 127.0.0.1:%d
-state-dir = state
-threads = 1
-
+    return feeds_conf(wd, KEY, lumu.url, http_port, threads=1, feeds="""\
 [feed ip]
 type = ip
 
 [feed urls]
 type = url
 include-subdomains = yes
-
+""", tail="""
 [panos fw1]
 hostname = 127.0.0.1
 port = %d
@@ -503,8 +478,7 @@ tag-timeout = 6
 url-category-feed = urls
 url-category = Lumu Daemon
 commit = yes
-""" % (lumu.url, http_port, fw.port, fw.ca))
-    return path
+""" % (fw.port, fw.ca))
 
 
 def check_daemon(t, wd, fw, lumu):
@@ -597,13 +571,7 @@ def main():
             check_front_end(t, wd, fw, lumu)
         check_daemon(t, wd, fw, lumu)
     finally:
-        fw.stop()
-        lumu.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, fw, lumu)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ import os
 import subprocess
 import sys
 
-CHECKER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                       'panos_check.py')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blackbox_lib import HERE, Tap  # noqa: E402
+
+CHECKER = os.path.join(HERE, 'panos_check.py')
 
 # (type, body, expected exit status, text expected in the output)
 CASES = [
@@ -130,31 +132,20 @@ def run(kind, body):
 
 
 def main():
-    n = failed = 0
+    t = Tap()
     for kind, body, want_rc, want_text in CASES:
-        n += 1
         rc, out = run(kind, body)
         what = '%s %r -> exit %d%s' % (kind, body[:60], want_rc,
                                        ' (%s)' % want_text if want_text
                                        else '')
-        if rc == want_rc and (want_text == '' or want_text in out):
-            print('ok %d - %s' % (n, what))
-        else:
-            failed += 1
-            print('not ok %d - %s' % (n, what))
-            print('#   got exit %d: %s' % (rc, out.strip()[:300]))
+        t.ok(rc == want_rc and (want_text == '' or want_text in out), what,
+             'got exit %d: %s' % (rc, out.strip()[:300]))
     # Files and the FILE:LINE form.
-    n += 1
     rc, out = run('ip', b'8.8.8.8\n10.0.0.1\n')
-    if rc == 1 and out.startswith('<stdin>:2: '):
-        print('ok %d - messages are FILE:LINE: reason' % n)
-    else:
-        failed += 1
-        print('not ok %d - messages are FILE:LINE: reason' % n)
-        print('#   got %r' % out)
-    print('# %d passed, %d failed' % (n - failed, failed))
-    return 1 if failed else 0
+    t.ok(rc == 1 and out.startswith('<stdin>:2: '),
+         'messages are FILE:LINE: reason', 'got %r' % out)
+    t.done()
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

@@ -29,7 +29,8 @@ from collections import Counter, defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from blackbox_lib import (BINARY, Daemon, Standin, Tap,  # noqa: E402
-                          free_port, iso, request, wait_for, workdir)
+                          feeds_conf, finish, free_port, incident, iso,
+                          request, wait_for, workdir)
 
 KEY = "swap-load-company-key-0123"
 FEEDS = ("ip", "domains", "urls")
@@ -52,13 +53,6 @@ def ip_for(i):
     return "11.%d.%d.%d" % ((i >> 8) & 255, i & 255, 1 + i % 200)
 
 
-def incident(iid, adversary):
-    return {"id": iid, "status": "open", "adversaryTypes": ["C2C"],
-            "adversaries": [adversary], "adversaryId": adversary,
-            "timestamp": iso(1), "statusTimestamp": iso(1),
-            "lastContact": iso(0), "firstContact": iso(1)}
-
-
 def initial_incidents():
     """1,000 addresses, 700 names and 300 URLs."""
     out = [incident("ip-%04d" % i, ip_for(i)) for i in range(1000)]
@@ -67,38 +61,6 @@ def initial_incidents():
     out += [incident("url-%04d" % i, "http://web%d.swap.example/p/%d?q=%d"
                      % (i, i, i)) for i in range(300)]
     return out
-
-
-def write_conf(wd, api_url, port):
-    with open(os.path.join(wd, "key"), "w") as f:
-        f.write(KEY + "\n")
-    path = os.path.join(wd, "feeds.conf")
-    with open(path, "w") as f:
-        f.write("""[lumu]
-company-key-file = key
-api-url = %s
-updates-wait = 1s
-max-requests-per-minute = 0
-
-[server]
-listen = 127.0.0.1:%d
-state-dir = state
-threads = 2
-access-log = no
-
-[feed ip]
-type = ip
-
-[feed domains]
-type = domain
-include-subdomains = yes
-
-[feed urls]
-type = url
-include-subdomains = yes
-include-subdirectories = yes
-""" % (api_url, port))
-    return path
 
 
 def strong_etag(body):
@@ -362,7 +324,8 @@ def main():
     wd = workdir()
     lumu = Standin(wd, KEY, {"incidents": initial_incidents()})
     port = free_port()
-    conf = write_conf(wd, lumu.url, port)
+    conf = feeds_conf(wd, KEY, lumu.url, port, updates_wait="1s",
+                      server="access-log = no\n")
     d = None
     try:
         d = Daemon(wd, conf)
@@ -392,14 +355,7 @@ def main():
         rc = d.stop()
         t.ok(rc == 0, "SIGTERM stops the daemon cleanly", rc)
     finally:
-        if d is not None and d.proc.poll() is None:
-            d.stop()
-        lumu.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, d, lumu)
 
 
 if __name__ == "__main__":

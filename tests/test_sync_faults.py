@@ -31,21 +31,27 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blackbox_lib import (Daemon, Standin, Tap, free_port, iso,  # noqa: E402
+from blackbox_lib import (FEED_TYPES, Daemon, Standin, Tap,  # noqa: E402
+                          feeds_conf, free_port, incident as lumu_incident,
                           panos_check, request, wait_for, workdir)
 
 KEY = "faults-company-key-0123456789"
 UPDATES = "/api/incidents/open-incidents/updates"
 ALL = "/api/incidents/all"
-FEEDS = ("ip", "domains", "urls")
-TYPES = {"ip": "ip", "domains": "domain", "urls": "url"}
+# The three feeds without their include options.
+PLAIN_FEEDS = """[feed ip]
+type = ip
+
+[feed domains]
+type = domain
+
+[feed urls]
+type = url
+"""
 
 
 def incident(iid, adversary, status="open", types=("C2C",), days=0.01):
-    return {"id": iid, "status": status, "adversaryTypes": list(types),
-            "adversaries": [adversary], "adversaryId": adversary,
-            "timestamp": iso(days), "statusTimestamp": iso(days),
-            "lastContact": iso(days), "firstContact": iso(days)}
+    return lumu_incident(iid, adversary, status, types, days, days)
 
 
 BASE_IPS = ["45.10.0.%d" % i for i in range(1, 9)]
@@ -88,40 +94,14 @@ def short(v):
 
 
 def write_conf(wd, api_url, port, extra=""):
-    with open(os.path.join(wd, "key"), "w") as f:
-        f.write(KEY + "\n")
-    path = os.path.join(wd, "feeds.conf")
-    with open(path, "w") as f:
-        f.write("""# fault test configuration
-[lumu]
-company-key-file = key
-api-url = %s
-updates-wait = 2s
-resync = 1m
-max-requests-per-minute = 0
-max-shrink = 50%%
-%s
-[server]
-listen = 127.0.0.1:%d
-state-dir = state
-threads = 2
-
-[feed ip]
-type = ip
-
-[feed domains]
-type = domain
-
-[feed urls]
-type = url
-""" % (api_url, extra, port))
-    return path
+    return feeds_conf(wd, KEY, api_url, port, feeds=PLAIN_FEEDS,
+                      lumu="resync = 1m\nmax-shrink = 50%\n" + extra)
 
 
 def feeds(port):
     """{name: (status, body, etag)} of every feed."""
     out = {}
-    for name in FEEDS:
+    for name in FEED_TYPES:
         s, h, body = request(port, "GET", "/feeds/" + name)
         out[name] = (s, body, h.get("etag"))
     return out
@@ -171,6 +151,12 @@ class Env:
     def stop(self):
         rc = self.d.stop() if self.d is not None else None
         return rc
+
+    def serves(self, t):
+        """Starts the daemon; one TAP line says whether it serves every
+        feed."""
+        return t.ok(self.start(), "the daemon serves every feed",
+                    self.log()[-2000:])
 
     def log(self):
         return self.d.logtext() if self.d is not None else ""
@@ -338,8 +324,7 @@ def scenario_faults(t):
     env = Env("faults", BASE)
     ok = False
     try:
-        if not t.ok(env.start(), "the daemon serves every feed",
-                    env.log()[-2000:]):
+        if not env.serves(t):
             return
         before = feeds(env.port)
         mark = len(env.log())
@@ -370,8 +355,7 @@ def scenario_ratelimit(t):
         # The limiter's minute starts empty here.
         env.lumu.control("POST", "ratelimit", {"per_minute": 300})
         started = time.monotonic()
-        if not t.ok(env.start(), "the daemon serves every feed",
-                    env.log()[-2000:]):
+        if not env.serves(t):
             return
         rate_limited(t, env, started)
         t.eq(env.stop(), 0, "the daemon stops cleanly")
@@ -453,8 +437,7 @@ def scenario_outage(t):
     env = Env("outage", BASE + bulk)
     ok = False
     try:
-        if not t.ok(env.start(), "the daemon serves every feed",
-                    env.log()[-2000:]):
+        if not env.serves(t):
             return
         stream_timeout(t, env)
         _, data = env.lumu.control("GET", "incidents")
@@ -513,8 +496,7 @@ def scenario_state(t):
     env = Env("state", BASE)
     ok = False
     try:
-        if not t.ok(env.start(), "the daemon serves every feed",
-                    env.log()[-2000:]):
+        if not env.serves(t):
             return
         want = feeds(env.port)
         damaged_state(t, env, "truncated state", lambda d: d[:len(d) // 2],
@@ -536,7 +518,7 @@ class Watcher:
         self.env = env
         self.base = set(base_ips)
         self.posted = []            # addresses, in the stream's order
-        self.seen = {n: {} for n in FEEDS}      # body -> etag
+        self.seen = {n: {} for n in FEED_TYPES}      # body -> etag
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.post),
@@ -578,7 +560,7 @@ def check_after_crash(t, env, w, i, stats):
     a newer state Lumu really had)."""
     now = feeds(env.port)
     for name, (s, body, etag) in now.items():
-        ok, out = panos_check(TYPES[name], body)
+        ok, out = panos_check(FEED_TYPES[name], body)
         if not ok or s != 200:
             t.ok(False, "kill %d: feed %s valid" % (i, name), out)
             return False
@@ -632,8 +614,7 @@ def scenario_kill(t):
     ok = False
     w = None
     try:
-        if not t.ok(env.start(), "the daemon serves every feed",
-                    env.log()[-2000:]):
+        if not env.serves(t):
             return
         w = Watcher(env, BASE_IPS + [i["adversaries"][0] for i in bulk])
         good = True
@@ -686,8 +667,7 @@ def scenario_triggers(t):
     ok = False
     try:
         start = time.monotonic()
-        if not t.ok(env.start(), "the daemon serves every feed",
-                    env.log()[-2000:]):
+        if not env.serves(t):
             return
         t.ok("not implemented" not in env.log(), "threat-triggers = yes "
              "gives no warning", env.log()[-1500:])

@@ -9,33 +9,25 @@ with a log line), no temporary file is left, and every feed served is
 one published before and passes tests/panos_check.py.  Prints TAP."""
 
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stresslib import KEY, CrashRun  # noqa: E402
-from blackbox_lib import Standin, Tap  # noqa: E402
+from stresslib import KEY, CrashRun, stress_workdir  # noqa: E402
+from blackbox_lib import Standin, Tap, finish  # noqa: E402
 
 KILLS = int(os.environ.get("STRESS_KILLS", "50"))
 
 
 def main():
     t = Tap()
-    wd = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                      "lumu-edl-stress-crash.%d" % os.getpid())
-    os.makedirs(wd)
+    wd = stress_workdir("crash")
     lumu = Standin(wd, KEY, extra=["--demo", "5000", "--seed", "21",
                                    "--events-every", "0.05"])
     try:
         stats = CrashRun(t, wd, lumu, seed=os.getpid()).run(KILLS)
         print("# %s" % ", ".join("%s: %d" % kv for kv in stats.items()))
     finally:
-        lumu.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, lumu)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stresslib import (FEEDS, KEY, PUBLISHED, Proc, etag_of,  # noqa
-                       fetch, published, write_conf)
-from blackbox_lib import Standin, Tap, free_port, panos_check, wait_for  # noqa
+                       fetch, published, stress_workdir, write_conf)
+from blackbox_lib import (Standin, Tap, finish, free_port,  # noqa: E402
+                          panos_check, wait_for)
 
 DURATION = int(os.environ.get("STRESS_SECONDS", "60"))
 EVENTS_PER_S = 20
@@ -150,9 +151,7 @@ def main():
     if shutil.which("wrk") is None:
         t.ok(True, "# SKIP wrk is not installed (apt-get install wrk)")
         t.done()
-    wd = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                      "lumu-edl-stress-load.%d" % os.getpid())
-    os.makedirs(wd)
+    wd = stress_workdir("load")
     lumu = Standin(wd, KEY, extra=["--demo", "2000", "--seed", "11",
                                    "--events-every",
                                    str(1.0 / EVENTS_PER_S)])
@@ -189,14 +188,7 @@ def main():
         t.ok(d.alive() and d.stop() == 0, "the daemon ran throughout and "
              "stops cleanly")
     finally:
-        if d.alive():
-            d.stop()
-        lumu.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, d, lumu)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ incidents under a fixed cap: the daemon must stay up and keep serving.
 Prints TAP."""
 
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stresslib import (KEY, disk_full, incidents_json, memory_cap,  # noqa
-                       memory_flood)
-from blackbox_lib import Standin, Tap  # noqa: E402
+from stresslib import (disk_full, memory_cap, memory_flood,  # noqa: E402
+                       resource_standins, stress_workdir)
+from blackbox_lib import Tap, finish  # noqa: E402
 
 FLOOD_CAP_MB = 110
 FLOOD_BATCHES = 25
@@ -25,32 +24,14 @@ FLOOD_BATCHES = 25
 
 def main():
     t = Tap()
-    wd = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                      "lumu-edl-stress-res.%d" % os.getpid())
-    os.makedirs(wd)
-    os.makedirs(os.path.join(wd, "small"))
-    os.makedirs(os.path.join(wd, "big"))
-    live = Standin(wd, KEY, extra=["--demo", "2000", "--seed", "31",
-                                   "--events-every", "0.05"])
-    small = Standin(os.path.join(wd, "small"), KEY,
-                    extra=["--demo", "300", "--seed", "32"])
-    big = Standin(os.path.join(wd, "big"), KEY,
-                  extra=["--demo", "5000", "--seed", "33"])
+    wd = stress_workdir("res")
+    live, small, big = resource_standins(wd, 2000, 5000, seed=31)
     try:
-        big.control("POST", "incidents", {"incidents":
-                                          incidents_json(5000, "big", 1000),
-                                          "quiet": True})
         disk_full(t, wd, live, recovery=True)
         memory_cap(t, wd, small, big, recovery=True)
         memory_flood(t, wd, small, FLOOD_CAP_MB, FLOOD_BATCHES)
     finally:
-        for s in (live, small, big):
-            s.stop()
-        if t.failed == 0:
-            shutil.rmtree(wd, ignore_errors=True)
-        else:
-            print("# kept " + wd)
-    t.done()
+        finish(t, wd, live, small, big)
 
 
 if __name__ == "__main__":

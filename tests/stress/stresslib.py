@@ -20,11 +20,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 sys.path.insert(0, TESTS)
-from blackbox_lib import (BINARY, free_port, iso, panos_check,  # noqa
-                          request, wait_for)
+from blackbox_lib import (BINARY, FEED_TYPES, Standin,  # noqa: E402
+                          feeds_conf, free_port, iso, panos_check, request,
+                          wait_for)
 
 KEY = "stress-company-key-0123456789"
-FEEDS = {"ip": "ip", "domains": "domain", "urls": "url"}
+FEEDS = FEED_TYPES      # the feeds of write_conf
 SAVE_DELAY = 5          # SAVE_DELAY_SECONDS of feed/daemon.c
 PUBLISHED = re.compile(r'feed (\S+): \d+ entries, .* etag ("[0-9a-f]{32}")')
 
@@ -36,34 +37,36 @@ def etag_of(body):
 
 def write_conf(wd, name, api_url, port, state_dir, extra_server=""):
     """A configuration with the three usual feeds; returns its path."""
-    with open(os.path.join(wd, "key"), "w") as f:
-        f.write(KEY + "\n")
-    path = os.path.join(wd, name)
-    with open(path, "w") as f:
-        f.write("""[lumu]
-company-key-file = key
-api-url = %s
-updates-wait = 1s
-max-requests-per-minute = 0
+    return feeds_conf(wd, KEY, api_url, port, name=name, updates_wait="1s",
+                      server=extra_server, state_dir=state_dir)
 
-[server]
-listen = 127.0.0.1:%d
-state-dir = %s
-threads = 2
-%s
-[feed ip]
-type = ip
 
-[feed domains]
-type = domain
-include-subdomains = yes
+def stress_workdir(kind):
+    """A new directory for one stress run, named after it and this
+    process."""
+    wd = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                      "lumu-edl-stress-%s.%d" % (kind, os.getpid()))
+    os.makedirs(wd)
+    return wd
 
-[feed urls]
-type = url
-include-subdomains = yes
-include-subdirectories = yes
-""" % (api_url, port, state_dir, extra_server))
-    return path
+
+def resource_standins(wd, live_demo, big_demo, seed):
+    """The stand-ins of the resource checks, seeded seed, seed + 1 and
+    seed + 2: a live Lumu of live_demo incidents changing 20 times a
+    second (in wd), a small one (wd/small) and a big one (wd/big) that
+    adds as many long URLs to its big_demo incidents."""
+    for sub in ("small", "big"):
+        os.makedirs(os.path.join(wd, sub))
+    live = Standin(wd, KEY, extra=["--demo", str(live_demo), "--seed",
+                                   str(seed), "--events-every", "0.05"])
+    small = Standin(os.path.join(wd, "small"), KEY,
+                    extra=["--demo", "300", "--seed", str(seed + 1)])
+    big = Standin(os.path.join(wd, "big"), KEY,
+                  extra=["--demo", str(big_demo), "--seed", str(seed + 2)])
+    big.control("POST", "incidents", {"incidents":
+                                      incidents_json(big_demo, "big", 1000),
+                                      "quiet": True})
+    return live, small, big
 
 
 class Proc:
