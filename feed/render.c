@@ -1,40 +1,58 @@
 /*
  * render.c: selection to bytes.  IP feeds sort by address (IPv4, then
  * IPv6); name and URL feeds sort their final lines bytewise, expansions
- * included, and drop repeated lines.
+ * included, and drop repeated lines.  Every line is first copied, in
+ * selection order, into one text buffer: the sort (sortkey.c) and the
+ * output then read that buffer rather than values spread over the store.
  */
+#include <endian.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
+#include "sortkey.h"
 #include "util.h"
 
 /*
- * A line's sort key: its first 8 bytes as a big-endian number (so number
- * order is byte order), then the offset of the whole line.  Most compares
- * end on the number, without touching the text.
+ * How many items ahead a loop asks for the memory it will read.  Values
+ * and lines are read in an order unrelated to where they lie, so each
+ * read would otherwise wait for memory on its own.
  */
-struct lkey {
-	uint64_t	prefix;
-	size_t		off;
-};
+#define RENDER_AHEAD	16
 
-static uint64_t	prefix8(const char *);
+/*
+ * Asks for the indicator of selection item i + RENDER_AHEAD, and for the
+ * value of the one half as far on, whose indicator came in by then.  A
+ * macro: in a function of its own the compiler takes the prefetches for
+ * a call without effect and drops it.
+ */
+#define PREFETCH_AHEAD(sel, i) do {					\
+	if ((i) + RENDER_AHEAD < (sel)->nitems)				\
+		__builtin_prefetch((sel)->items[(i) + RENDER_AHEAD].ind); \
+	if ((i) + RENDER_AHEAD / 2 < (sel)->nitems)			\
+		__builtin_prefetch(					\
+		    (sel)->items[(i) + RENDER_AHEAD / 2].ind->value);	\
+} while (0)
 
-/* Lines being built: NUL-separated text plus sort keys. */
+/* Lines being built: "LINE\n" text, one sort item per line. */
 struct lines {
 	struct buf	 text;
-	struct lkey	*keys;
+	struct sortkey	*keys;
 	size_t		 n, cap;
 };
 
+/*
+ * Appends the line pre + v[0..vlen) + post and its item.  The item's s is
+ * set by lines_done(): text may still move.
+ */
 static int
-lines_add(struct lines *l, const char *a, size_t alen, const char *b,
-    size_t blen, const char *c)
+lines_add(struct lines *l, const char *pre, size_t plen, const char *v,
+    size_t vlen, const char *post, size_t postlen)
 {
-	struct lkey	*n;
-	size_t		 off = l->text.len;
+	struct sortkey	*n;
+	char		*p;
+	size_t		 len = plen + vlen + postlen;
 
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 1024;
@@ -42,29 +60,46 @@ lines_add(struct lines *l, const char *a, size_t alen, const char *b,
 			return (-1);
 		l->keys = n;
 	}
-	if (buf_add(&l->text, a, alen) == -1 ||
-	    buf_add(&l->text, b, blen) == -1 ||
-	    buf_addstr(&l->text, c) == -1 ||
-	    buf_addch(&l->text, '\0') == -1)
+	if (buf_reserve(&l->text, len + 1) == -1)
 		return (-1);
-	l->keys[l->n].off = off;
-	l->keys[l->n].prefix = prefix8(l->text.data + off);
+	p = l->text.data + l->text.len;
+	memcpy(p, pre, plen);
+	memcpy(p + plen, v, vlen);
+	memcpy(p + plen + vlen, post, postlen);
+	p[len] = '\n';
+	l->text.len += len + 1;
+	l->keys[l->n].len = (uint32_t)len;
+	l->keys[l->n].aux = 0;
 	l->n++;
 	return (0);
 }
 
-/* Bytewise order of two lines, by their keys first. */
-static int
-by_text(const void *a, const void *b, void *base)
+/*
+ * Points each item at its line, now that text is complete; lines lie in
+ * item order, one after the other.  Text items also load their keys.
+ */
+static void
+lines_done(struct lines *l, int text)
 {
-	const struct lkey	*x = a, *y = b;
+	const char	*p = l->text.data;
+	size_t		 i;
 
-	if (x->prefix != y->prefix)
-		return (x->prefix < y->prefix ? -1 : 1);
-	if ((x->prefix & 0xff) == 0)
-		return (0);	/* equal and ended within the prefix */
-	return (strcmp((const char *)base + x->off + 8,
-	    (const char *)base + y->off + 8));
+	for (i = 0; i < l->n; i++) {
+		if (text)
+			sortkey_text(&l->keys[i], p, l->keys[i].len,
+			    l->keys[i].aux);
+		else
+			l->keys[i].s = p;
+		p += l->keys[i].len + 1;
+	}
+}
+
+static void
+lines_free(struct lines *l)
+{
+	buf_free(&l->text);
+	free(l->keys);
+	memset(l, 0, sizeof(*l));
 }
 
 /*
@@ -75,9 +110,12 @@ static int
 emit(struct lines *l, struct selection *sel, const struct sel_item *it,
     const char *pre, size_t vlen, const char *post, size_t max)
 {
-	if (strlen(pre) + vlen + strlen(post) > max)
+	size_t	plen = strlen(pre), postlen = strlen(post);
+
+	if (plen + vlen + postlen > max)
 		return (select_add_drop(sel, it->ind->value, IOC_TOO_LONG));
-	return (lines_add(l, pre, strlen(pre), it->ind->value, vlen, post));
+	return (lines_add(l, pre, plen, it->ind->value, vlen, post,
+	    postlen));
 }
 
 /* Domain feed lines of one indicator. */
@@ -119,80 +157,105 @@ url_lines(struct lines *l, struct selection *sel, const struct conf_feed *f,
 	return (0);
 }
 
-/*
- * An address as a sort key: IPv4 (family 0) before IPv6 (family 1), then
- * the address as two big-endian halves; compares never leave the array.
- */
-struct ipkey {
-	uint64_t			 family;
-	uint64_t			 hi, lo;
-	const struct store_indicator	*ind;
-};
-
-static uint64_t
-be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (v);
-}
-
+/* The lines of l in item order, dropping a line equal to the one before. */
 static int
-by_address(const void *a, const void *b)
+lines_out(const struct lines *l, struct buf *out, size_t *nlines)
 {
-	const struct ipkey	*x = a, *y = b;
+	const struct sortkey	*k, *prev = NULL;
+	char			*p;
+	size_t			 i;
 
-	if (x->family != y->family)
-		return (x->family < y->family ? -1 : 1);
-	if (x->hi != y->hi)
-		return (x->hi < y->hi ? -1 : 1);
-	if (x->lo != y->lo)
-		return (x->lo < y->lo ? -1 : 1);
+	if (buf_reserve(out, l->text.len) == -1)
+		return (-1);
+	p = out->data + out->len;
+	*nlines = 0;
+	for (i = 0; i < l->n; i++) {
+		if (i + RENDER_AHEAD < l->n)
+			__builtin_prefetch(l->keys[i + RENDER_AHEAD].s);
+		k = &l->keys[i];
+		/* "evil.com/" from a domain and from a URL */
+		if (prev != NULL && prev->len == k->len &&
+		    memcmp(prev->s, k->s, k->len) == 0)
+			continue;
+		memcpy(p, k->s, k->len + 1);	/* with its LF */
+		p += k->len + 1;
+		prev = k;
+		(*nlines)++;
+	}
+	out->len = (size_t)(p - out->data);
+	out->data[out->len] = '\0';
 	return (0);
 }
 
-/* IP feed: canonical addresses in numeric order. */
+/*
+ * An address as a fixed key: IPv4 in the top 4 bytes, IPv6 all 16; aux
+ * is the family (0 IPv4, 1 IPv6), which partition_v4() puts first.
+ */
+static void
+address_key(struct sortkey *k, const struct store_indicator *ind)
+{
+	uint64_t	v;
+
+	k->aux = ind->kind == IOC_IPV6;
+	if (k->aux) {
+		memcpy(&v, ind->addr, sizeof(v));
+		k->hi = be64toh(v);
+		memcpy(&v, ind->addr + 8, sizeof(v));
+		k->lo = be64toh(v);
+	} else {
+		k->hi = (uint64_t)ind->addr[0] << 56 |
+		    (uint64_t)ind->addr[1] << 48 |
+		    (uint64_t)ind->addr[2] << 40 | (uint64_t)ind->addr[3] << 32;
+		k->lo = 0;
+	}
+}
+
+/* Moves IPv4 items before IPv6 ones; returns how many are IPv4. */
+static size_t
+partition_v4(struct sortkey *k, size_t n)
+{
+	struct sortkey	t;
+	size_t		i = 0, j = n;
+
+	for (;;) {
+		while (i < j && k[i].aux == 0)
+			i++;
+		while (i < j && k[j - 1].aux != 0)
+			j--;
+		if (i >= j)
+			return (i);
+		t = k[i];
+		k[i] = k[j - 1];
+		k[j - 1] = t;
+	}
+}
+
+/* IP feed: canonical addresses in numeric order, IPv4 first. */
 static int
 render_ip(struct selection *sel, struct buf *out, size_t *nlines)
 {
-	struct ipkey	*k;
-	size_t		 i, n = sel->nitems, bytes = 0;
+	const struct store_indicator	*ind;
+	struct lines			 l = { 0 };
+	size_t				 i, n4;
+	int				 rv = -1;
 
-	if (n == 0) {
-		*nlines = 0;
-		return (0);
+	for (i = 0; i < sel->nitems; i++) {
+		PREFETCH_AHEAD(sel, i);
+		ind = sel->items[i].ind;
+		if (lines_add(&l, "", 0, ind->value, ind->len, "", 0) == -1)
+			goto out;
+		address_key(&l.keys[l.n - 1], ind);
 	}
-	if ((k = calloc(n, sizeof(*k))) == NULL)
-		return (-1);
-	for (i = 0; i < n; i++) {
-		const struct store_indicator *ind = sel->items[i].ind;
-
-		k[i].ind = ind;
-		k[i].family = ind->kind == IOC_IPV6;
-		if (k[i].family) {
-			k[i].hi = be64(ind->addr);
-			k[i].lo = be64(ind->addr + 8);
-		} else
-			k[i].lo = (uint64_t)ind->addr[0] << 24 |
-			    (uint64_t)ind->addr[1] << 16 |
-			    (uint64_t)ind->addr[2] << 8 | ind->addr[3];
-		bytes += ind->len + 1;
-	}
-	qsort(k, n, sizeof(*k), by_address);
-	if (buf_reserve(out, bytes) == -1) {
-		free(k);
-		return (-1);
-	}
-	for (i = 0; i < n; i++) {
-		buf_add(out, k[i].ind->value, k[i].ind->len);	/* reserved */
-		buf_addch(out, '\n');
-	}
-	free(k);
-	*nlines = n;
-	return (0);
+	lines_done(&l, 0);
+	n4 = partition_v4(l.keys, l.n);
+	if (sortkey_sort(l.keys, n4, SORTKEY_FIXED) == -1 ||
+	    sortkey_sort(l.keys + n4, l.n - n4, SORTKEY_FIXED) == -1 ||
+	    lines_out(&l, out, nlines) == -1)
+		goto out;
+	rv = 0;
+ out:
+	lines_free(&l);
+	return (rv);
 }
 
 /* Domain and URL feeds: all lines, sorted bytewise, repeats dropped. */
@@ -201,104 +264,90 @@ render_names(const struct conf_feed *f, struct selection *sel,
     struct buf *out, size_t *nlines)
 {
 	struct lines	 l = { 0 };
-	const char	*s, *prev = NULL;
 	size_t		 i;
 	int		 rv = -1;
 
-	for (i = 0; i < sel->nitems; i++)
+	for (i = 0; i < sel->nitems; i++) {
+		PREFETCH_AHEAD(sel, i);
 		if ((f->type == FEED_DOMAIN ? domain_lines(&l, sel, f,
 		    &sel->items[i]) : url_lines(&l, sel, f,
 		    &sel->items[i])) == -1)
 			goto out;
-	if (l.n > 0)
-		qsort_r(l.keys, l.n, sizeof(*l.keys), by_text, l.text.data);
-	if (buf_reserve(out, l.text.len) == -1)
-		goto out;
-	*nlines = 0;
-	for (i = 0; i < l.n; i++) {
-		s = l.text.data + l.keys[i].off;
-		if (prev != NULL && strcmp(prev, s) == 0)
-			continue;	/* "evil.com/" from a domain and a URL */
-		if (buf_addstr(out, s) == -1 || buf_addch(out, '\n') == -1)
-			goto out;
-		prev = s;
-		(*nlines)++;
 	}
+	lines_done(&l, 1);
+	if (sortkey_sort(l.keys, l.n, SORTKEY_TEXT) == -1 ||
+	    lines_out(&l, out, nlines) == -1)
+		goto out;
 	rv = 0;
  out:
-	buf_free(&l.text);
-	free(l.keys);
+	lines_free(&l);
 	return (rv);
 }
 
-/* The first 8 bytes of a string as a big-endian number, zero-padded. */
-static uint64_t
-prefix8(const char *s)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8 && s[i] != '\0'; i++)
-		v |= (uint64_t)(unsigned char)s[i] << (56 - 8 * i);
-	return (v);
-}
-
-/* A drop as a sort key: prefix of its value, the value, the reason. */
-struct dkey {
-	uint64_t		 prefix;
-	const char		*value;
-	enum ioc_reason		 reason;
-};
-
-/* By value, then reason: the drop report is as stable as the feed. */
+/* The drop report's lines "VALUE\tREASON\n", in item order, no repeats. */
 static int
-by_drop(const void *a, const void *b)
+drops_out(const struct lines *l, struct rendered *r, struct buf *out)
 {
-	const struct dkey	*x = a, *y = b;
-	int			 c;
+	const struct sortkey	*k, *prev = NULL;
+	const char		*name[IOC_NREASONS];
+	size_t			 nlen[IOC_NREASONS], i, longest = 0;
+	char			*p;
 
-	if (x->prefix != y->prefix)
-		return (x->prefix < y->prefix ? -1 : 1);
-	if ((x->prefix & 0xff) != 0 &&
-	    (c = strcmp(x->value + 8, y->value + 8)) != 0)
-		return (c);
-	return ((int)x->reason - (int)y->reason);
+	for (i = 0; i < IOC_NREASONS; i++) {
+		name[i] = ioc_reason_name((enum ioc_reason)i);
+		if ((nlen[i] = strlen(name[i])) > longest)
+			longest = nlen[i];
+	}
+	if (buf_reserve(out, l->text.len + l->n * (longest + 1)) == -1)
+		return (-1);
+	p = out->data;
+	for (i = 0; i < l->n; i++) {
+		if (i + RENDER_AHEAD < l->n)
+			__builtin_prefetch(l->keys[i + RENDER_AHEAD].s);
+		k = &l->keys[i];
+		if (prev != NULL && prev->aux == k->aux &&
+		    prev->len == k->len && memcmp(prev->s, k->s, k->len) == 0)
+			continue;
+		memcpy(p, k->s, k->len);
+		p[k->len] = '\t';
+		p += k->len + 1;
+		memcpy(p, name[k->aux], nlen[k->aux]);
+		p[nlen[k->aux]] = '\n';
+		p += nlen[k->aux] + 1;
+		r->drops[k->aux]++;
+		prev = k;
+	}
+	out->len = (size_t)(p - out->data);
+	out->data[out->len] = '\0';
+	return (0);
 }
 
+/* The drop report, sorted by value, then reason. */
 static int
 render_drops(struct selection *sel, struct rendered *r)
 {
+	struct lines	 l = { 0 };
 	struct buf	 out = { 0 };
-	struct dkey	*k = NULL;
-	const char	*name;
-	size_t		 i, n = sel->ndrops;
+	const char	*v;
+	size_t		 i;
 
-	if (n > 0 && (k = calloc(n, sizeof(*k))) == NULL)
-		return (-1);
-	for (i = 0; i < n; i++) {
-		k[i].prefix = prefix8(sel->drops[i].value);
-		k[i].value = sel->drops[i].value;
-		k[i].reason = sel->drops[i].reason;
-	}
-	if (n > 0)
-		qsort(k, n, sizeof(*k), by_drop);
-	if (buf_reserve(&out, 0) == -1)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		if (i > 0 && by_drop(&k[i - 1], &k[i]) == 0)
-			continue;
-		name = ioc_reason_name(k[i].reason);
-		if (buf_addstr(&out, k[i].value) == -1 ||
-		    buf_addch(&out, '\t') == -1 ||
-		    buf_addstr(&out, name) == -1 || buf_addch(&out, '\n') == -1)
+	for (i = 0; i < sel->ndrops; i++) {
+		if (i + RENDER_AHEAD < sel->ndrops)
+			__builtin_prefetch(sel->drops[i + RENDER_AHEAD].value);
+		v = sel->drops[i].value;
+		if (lines_add(&l, "", 0, v, strlen(v), "", 0) == -1)
 			goto fail;
-		r->drops[k[i].reason]++;
+		l.keys[l.n - 1].aux = sel->drops[i].reason;
 	}
-	free(k);
+	lines_done(&l, 1);
+	if (sortkey_sort(l.keys, l.n, SORTKEY_TEXT) == -1 ||
+	    drops_out(&l, r, &out) == -1)
+		goto fail;
+	lines_free(&l);
 	r->dropped = buf_release(&out, &r->dropped_len);
 	return (0);
  fail:
-	free(k);
+	lines_free(&l);
 	buf_free(&out);
 	return (-1);
 }

@@ -78,6 +78,11 @@ write_lines(const char *dir, const char *name, const struct rendered *r)
 		return;
 	fwrite(r->body, 1, r->len, f);
 	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s.dropped", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return;
+	fwrite(r->dropped, 1, r->dropped_len, f);
+	fclose(f);
 }
 
 int
