@@ -282,6 +282,10 @@ prefix_match(const uint8_t *a, const uint8_t *b, int plen)
 	int	 full = plen / 8, rest = plen % 8;
 	uint8_t	 mask;
 
+	/* The first byte turns almost every entry away without a call. */
+	mask = (uint8_t)(plen >= 8 ? 0xff : 0xff << (8 - plen));
+	if (((a[0] ^ b[0]) & mask) != 0)
+		return (0);
 	if (memcmp(a, b, (size_t)full) != 0)
 		return (0);
 	if (rest == 0)

@@ -55,8 +55,9 @@ value(unsigned long i, char *buf, size_t sz)
 		    (h >> 16) & 255, (h >> 8) & 255, 1 + (i >> 2) % 250);
 		break;
 	case 1:
-		snprintf(buf, sz, "2606:%lx:%lx::%lx", (h >> 16) & 0xffff,
-		    h & 0xffff, i);
+		/* i in two groups of at most four digits: unique, valid. */
+		snprintf(buf, sz, "2606:%lx:%lx:%lx::%lx", (h >> 16) & 0xffff,
+		    h & 0xffff, (i >> 16) & 0xffff, i & 0xffff);
 		break;
 	case 2:
 		snprintf(buf, sz, "host%lu.bad%lu.example", i, h % 5000);
