@@ -387,22 +387,6 @@ lumu_changed(const struct conf *a, const struct conf *b)
 	return (0);
 }
 
-/* 1 when the listen lines differ (they need a restart). */
-static int
-listens_changed(const struct conf *a, const struct conf *b)
-{
-	size_t	i;
-
-	if (a->nlistens != b->nlistens)
-		return (1);
-	for (i = 0; i < a->nlistens; i++)
-		if (strcmp(a->listens[i].host, b->listens[i].host) != 0 ||
-		    a->listens[i].port != b->listens[i].port ||
-		    a->listens[i].tls != b->listens[i].tls)
-			return (1);
-	return (0);
-}
-
 /* A new site for conf, carrying over the snapshots of same-named feeds. */
 static struct site *
 carry_site(struct site *old, const struct conf *conf)
@@ -453,9 +437,24 @@ daemon_reload(struct daemon *d)
 		log_warnx("reload: out of memory, keeping the running config");
 		goto out;
 	}
-	if (listens_changed(d->conf, nc))
-		log_warnx("reload: listen addresses changed; they take effect "
-		    "at the next restart");
+	/*
+	 * The server's part can fail (a listen that cannot be bound, a
+	 * certificate that cannot be loaded): it goes last of what can,
+	 * and first of what changes, so a failure keeps everything.
+	 */
+	if (http_reload(d->http, nc, site) == -1) {
+		site_unref(site);
+		allowlist_free(al);
+		conf_free(nc);
+		log_warnx("reload refused, keeping the running configuration");
+		goto out;
+	}
+	if (nc->threads != d->conf->threads)
+		log_warnx("reload: threads = %d takes effect at the next "
+		    "restart", nc->threads);
+	if (nc->access_log != d->conf->access_log)
+		log_warnx("reload: access-log = %s takes effect at the next "
+		    "restart", nc->access_log ? "yes" : "no");
 	if (lumu_changed(d->conf, nc)) {
 		log_info("reload: Lumu settings changed, reading again");
 		lumu_free(d->lumu);
@@ -465,7 +464,6 @@ daemon_reload(struct daemon *d)
 	d->al = al;
 	conf_free(d->conf);
 	d->conf = nc;
-	http_set_site(d->http, site);
 	site_unref(d->site);
 	d->site = site;
 	/* Targets are rebuilt, so each reads its device again. */

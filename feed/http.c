@@ -14,11 +14,15 @@
  * caller's loop stays free for the fetcher.  With threads = 0 the server
  * runs inline on the caller's base (tests, fuzzing).  The owner thread
  * talks to serving threads only through a pipe per thread ('c': close the
- * listeners and drain, 'q': drain and leave the loop).
+ * listeners and drain, 'q': drain and leave the loop, 'r': apply the
+ * listen plans queued for the thread, see http_listen.c).
  *
  * Shared state.  The site, the htpasswd users and the TLS context are
  * swapped by the owner under h->lock; each request takes its own
  * references, so an old site lives on until its last request is done.
+ * A reload (http_reload) first does all that can fail (binding new
+ * listens, loading the TLS certificate) and changes nothing unless all
+ * of it succeeds.
  * Snapshots go out with evbuffer_add_reference(), never copied; the
  * cleanup callback drops the reply's snapshot reference.
  *
@@ -88,7 +92,15 @@ static void	*worker_main(void *);
 static void	worker_free(struct http_worker *);
 static int	workers_start(struct http *);
 static void	workers_send(struct http *, char);
+static void	workers_command(struct http *, char);
+static void	worker_relisten(struct http_worker *);
 static int	http_copy_conf(struct http *, const struct conf *);
+static int	listens_bind(struct http *, const struct conf *);
+static void	listens_log(const struct http *, const struct http_listen *,
+		    size_t);
+static int	listens_tls(const struct conf *);
+static void	server_swap(struct http *, const struct conf *,
+		    struct site *, SSL_CTX *);
 
 int	http_request_timeout_ms = HTTP_REQUEST_TIMEOUT_S * 1000;
 
@@ -162,7 +174,10 @@ drain_tick(evutil_socket_t fd, short what, void *arg)
 	worker_drain(arg);
 }
 
-/* Commands from the owner: 'c' close and drain (acked), 'q' quit. */
+/*
+ * Commands from the owner: 'c' close and drain (acked), 'q' quit, 'r'
+ * apply the queued listen plans (acked).
+ */
 static void
 worker_ctl(evutil_socket_t fd, short what, void *arg)
 {
@@ -173,16 +188,37 @@ worker_ctl(evutil_socket_t fd, short what, void *arg)
 
 	while ((n = read(fd, cmd, sizeof(cmd))) > 0) {
 		for (i = 0; i < n; i++) {
-			if (cmd[i] == 'q')
-				w->quitting = 1;
-			worker_drain(w);
-			if (cmd[i] != 'c')
+			if (cmd[i] == 'r')
+				worker_relisten(w);
+			else {
+				if (cmd[i] == 'q')
+					w->quitting = 1;
+				worker_drain(w);
+			}
+			if (cmd[i] != 'c' && cmd[i] != 'r')
 				continue;
 			pthread_mutex_lock(&h->ack_lock);
 			h->acks++;
 			pthread_cond_broadcast(&h->ack_cond);
 			pthread_mutex_unlock(&h->ack_lock);
 		}
+	}
+}
+
+/* Applies, in order, the listen plans the owner queued for w. */
+static void
+worker_relisten(struct http_worker *w)
+{
+	STAILQ_HEAD(, http_relisten)	 q = STAILQ_HEAD_INITIALIZER(q);
+	struct http_relisten		*p;
+
+	pthread_mutex_lock(&w->h->ack_lock);
+	STAILQ_CONCAT(&q, &w->relisten);
+	pthread_mutex_unlock(&w->h->ack_lock);
+	while ((p = STAILQ_FIRST(&q)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q, entry);
+		http_relisten_apply(w, p);
+		http_relisten_free(p);
 	}
 }
 
@@ -245,12 +281,12 @@ static int
 worker_init(struct http *h, struct http_worker *w, size_t idx)
 {
 	size_t	i;
-	int	need[2] = { 0, 0 };
 
 	w->h = h;
 	w->idx = idx;
 	w->ctl[0] = w->ctl[1] = -1;
 	TAILQ_INIT(&w->conns);
+	STAILQ_INIT(&w->relisten);
 	atomic_init(&w->nconns, 0);
 	w->request_tv.tv_sec = http_request_timeout_ms / 1000;
 	w->request_tv.tv_usec = http_request_timeout_ms % 1000 * 1000;
@@ -263,18 +299,15 @@ worker_init(struct http *h, struct http_worker *w, size_t idx)
 		return (-1);
 	w->pending = xcalloc(w->maxconns, sizeof(*w->pending));
 	w->cd = xcalloc(1, sizeof(*w->cd));
-	w->ls = xcalloc(h->nlistens, sizeof(*w->ls));
-	w->nls = h->nlistens;
 	if ((w->pending_ev = event_new(w->base, -1, 0, http_conn_pending,
 	    w)) == NULL ||
 	    (w->resume_ev = evtimer_new(w->base, http_accept_resume,
 	    w)) == NULL ||
 	    (w->drain_ev = evtimer_new(w->base, drain_tick, w)) == NULL)
 		return (-1);
-	for (i = 0; i < h->nlistens; i++)
-		need[h->listens[i].tls ? 1 : 0] = 1;
+	/* Both, so that a reload can add either kind of listen. */
 	for (i = 0; i < 2; i++)
-		if (need[i] && worker_server(w, (int)i) == -1)
+		if (worker_server(w, (int)i) == -1)
 			return (-1);
 	return (0);
 }
@@ -292,10 +325,15 @@ worker_main(void *arg)
 static void
 worker_free(struct http_worker *w)
 {
-	size_t	i;
+	struct http_relisten	*p;
+	size_t			 i;
 
 	if (w->base == NULL)
 		return;
+	while ((p = STAILQ_FIRST(&w->relisten)) != NULL) {
+		STAILQ_REMOVE_HEAD(&w->relisten, entry);
+		http_relisten_free(p);
+	}
 	/* Drop the references pending connections still hold. */
 	if (w->pending_ev != NULL)
 		http_conn_pending(-1, 0, w);
@@ -366,13 +404,48 @@ workers_send(struct http *h, char cmd)
 	}
 }
 
-/* Copies what the server keeps of conf (hosts, paths); dies on ENOMEM. */
+/*
+ * Sends an acked command to every running serving thread; returns once
+ * each has acked it, or after 5 s.
+ */
+static void
+workers_command(struct http *h, char cmd)
+{
+	struct timespec	ts;
+	size_t		i, n = 0;
+
+	for (i = 0; i < h->nworkers; i++)
+		n += h->workers[i].started;
+	pthread_mutex_lock(&h->ack_lock);
+	h->acks = 0;
+	pthread_mutex_unlock(&h->ack_lock);
+	workers_send(h, cmd);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&h->ack_lock);
+	while (h->acks < n)
+		if (pthread_cond_timedwait(&h->ack_cond, &h->ack_lock,
+		    &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&h->ack_lock);
+}
+
+/* 1 when a listen of conf wants TLS. */
+static int
+listens_tls(const struct conf *conf)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nlistens; i++)
+		if (conf->listens[i].tls)
+			return (1);
+	return (0);
+}
+
+/* Copies what the server keeps of conf (paths); dies on ENOMEM. */
 static int
 http_copy_conf(struct http *h, const struct conf *conf)
 {
-	size_t	i;
-	int	tls = 0;
-
 	h->access_log = conf->access_log;
 	if (conf->auth_file != NULL)
 		h->auth_file = xstrdup(conf->auth_file);
@@ -380,21 +453,32 @@ http_copy_conf(struct http *h, const struct conf *conf)
 		h->tls_cert = xstrdup(conf->tls_certificate);
 	if (conf->tls_key != NULL)
 		h->tls_key = xstrdup(conf->tls_key);
-	if (conf->nlistens == 0) {
-		log_warnx("no listen address");
-		return (-1);
-	}
-	h->listens = xcalloc(conf->nlistens, sizeof(*h->listens));
-	h->nlistens = conf->nlistens;
-	for (i = 0; i < conf->nlistens; i++) {
-		h->listens[i] = conf->listens[i];
-		h->listens[i].host = xstrdup(conf->listens[i].host != NULL ?
-		    conf->listens[i].host : "");
-		tls |= conf->listens[i].tls;
-	}
-	if (tls && (h->tls = http_tls_ctx_new(h->tls_cert, h->tls_key)) == NULL)
+	if (listens_tls(conf) &&
+	    (h->tls = http_tls_ctx_new(h->tls_cert, h->tls_key)) == NULL)
 		return (-1);
 	return (0);
+}
+
+/* Binds and serves every listen of conf (threads not started yet). */
+static int
+listens_bind(struct http *h, const struct conf *conf)
+{
+	struct http_relisten	**plans;
+	size_t			  i, failed = 0;
+
+	plans = xcalloc(h->nworkers, sizeof(*plans));
+	if (http_listens_plan(h, conf, &h->listens, &h->nlistens,
+	    plans) == -1) {
+		free(plans);
+		return (-1);
+	}
+	for (i = 0; i < h->nworkers; i++) {
+		failed += http_relisten_apply(&h->workers[i], plans[i]);
+		http_relisten_free(plans[i]);
+	}
+	free(plans);
+	h->port = h->listens[0].port;
+	return (failed > 0 ? -1 : 0);
 }
 
 /*
@@ -406,7 +490,7 @@ http_new(struct event_base *base, const struct conf *conf,
     struct site *site)
 {
 	struct http	*h;
-	size_t		 i, j;
+	size_t		 i;
 
 	h = xcalloc(1, sizeof(*h));
 	if (pthread_mutex_init(&h->lock, NULL) != 0 ||
@@ -433,11 +517,8 @@ http_new(struct event_base *base, const struct conf *conf,
 			log_warnx("cannot set up serving thread %zu", i);
 			goto fail;
 		}
-	for (i = 0; i < h->nlistens; i++)
-		for (j = 0; j < h->nworkers; j++)
-			if (http_listener_bind(&h->workers[j], i) == -1)
-				goto fail;
-	h->port = h->listens[0].port;
+	if (listens_bind(h, conf) == -1)
+		goto fail;
 	if (!h->inline_mode && workers_start(h) == -1)
 		goto fail;
 	for (i = 0; i < h->nlistens; i++)
@@ -451,11 +532,7 @@ http_new(struct event_base *base, const struct conf *conf,
 	return (NULL);
 }
 
-/*
- * Serves site from now on.  The auth file and the TLS certificate are
- * read again (from the paths given at http_new); when that fails the
- * ones in use stay.
- */
+/* The PAN-OS targets /status shows (borrowed). */
 void
 http_set_push(struct http *h, struct push *push)
 {
@@ -464,36 +541,128 @@ http_set_push(struct http *h, struct push *push)
 	pthread_mutex_unlock(&h->lock);
 }
 
-void
-http_set_site(struct http *h, struct site *site)
+/*
+ * Swaps in the site, the paths and the users of conf, and ctx (NULL:
+ * no TLS listen).  An auth file that cannot be read leaves the users
+ * read before in place, as at start it leaves none (503).
+ */
+static void
+server_swap(struct http *h, const struct conf *conf, struct site *site,
+    SSL_CTX *ctx)
 {
 	struct htpasswd	*pw = NULL, *oldpw = NULL;
-	SSL_CTX		*ctx = NULL, *oldctx = NULL;
+	SSL_CTX		*oldctx;
 	struct site	*old;
+	int		 keep_pw = 0;
 
+	free(h->auth_file);
+	free(h->tls_cert);
+	free(h->tls_key);
+	h->auth_file = conf->auth_file ? xstrdup(conf->auth_file) : NULL;
+	h->tls_cert = conf->tls_certificate ?
+	    xstrdup(conf->tls_certificate) : NULL;
+	h->tls_key = conf->tls_key ? xstrdup(conf->tls_key) : NULL;
 	stats_register(h, site);
 	http_check_users(h, site);
-	if (h->auth_file != NULL && (pw = http_pw_load(h->auth_file)) == NULL)
+	if (h->auth_file != NULL && (pw = http_pw_load(h->auth_file)) ==
+	    NULL) {
 		log_warnx("%s: keeping the users read before", h->auth_file);
-	/* h->tls is only ever written by this (the owner) thread. */
-	if (h->tls != NULL &&
-	    (ctx = http_tls_ctx_new(h->tls_cert, h->tls_key)) == NULL)
-		log_warnx("keeping the TLS certificate loaded before");
+		keep_pw = 1;
+	}
 	pthread_mutex_lock(&h->lock);
 	old = h->site;
 	h->site = site_ref(site);
-	if (pw != NULL) {
+	if (!keep_pw) {
 		oldpw = h->pw;
 		h->pw = pw;
 	}
-	if (ctx != NULL) {
-		oldctx = h->tls;
-		h->tls = ctx;
-	}
+	oldctx = h->tls;
+	h->tls = ctx;
 	pthread_mutex_unlock(&h->lock);
 	site_unref(old);
 	http_pw_unref(oldpw);
 	SSL_CTX_free(oldctx);	/* sessions made from it hold their own */
+}
+
+/* Logs what a reload changes of the listens: old is h->listens. */
+static void
+listens_log(const struct http *h, const struct http_listen *nl, size_t n)
+{
+	const struct http_listen	*l;
+	size_t				 i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < h->nlistens; j++)
+			if (h->listens[j].id == nl[i].id)
+				break;
+		l = j < h->nlistens ? &h->listens[j] : NULL;
+		if (l == NULL)
+			log_info("reload: listening on %s port %d%s",
+			    nl[i].host, nl[i].port, nl[i].tls ? " (tls)" : "");
+		else if (l->tls != nl[i].tls)
+			log_info("reload: %s port %d is now %s", nl[i].host,
+			    nl[i].port, nl[i].tls ? "tls" : "plain http");
+	}
+	for (j = 0; j < h->nlistens; j++) {
+		for (i = 0; i < n; i++)
+			if (nl[i].id == h->listens[j].id)
+				break;
+		if (i == n)
+			log_info("reload: no longer listening on %s port %d",
+			    h->listens[j].host, h->listens[j].port);
+	}
+}
+
+/*
+ * A reload: serve site, and the listens, TLS certificate and auth file
+ * of conf.  New listens are bound and the certificate loaded first; if
+ * any of that fails (logged) nothing changes and -1 is returned.
+ */
+int
+http_reload(struct http *h, const struct conf *conf, struct site *site)
+{
+	struct http_relisten	**plans;
+	struct http_listen	 *nl;
+	SSL_CTX			 *ctx = NULL;
+	size_t			  i, n;
+
+	plans = xcalloc(h->nworkers, sizeof(*plans));
+	if (http_listens_plan(h, conf, &nl, &n, plans) == -1) {
+		free(plans);
+		return (-1);
+	}
+	if (listens_tls(conf) && (ctx = http_tls_ctx_new(conf->tls_certificate,
+	    conf->tls_key)) == NULL) {
+		log_warnx("cannot load tls-certificate %s with tls-key %s; "
+		    "the certificate in use stays", conf->tls_certificate ?
+		    conf->tls_certificate : "(none)", conf->tls_key ?
+		    conf->tls_key : "(none)");
+		for (i = 0; i < h->nworkers; i++)
+			http_relisten_free(plans[i]);
+		http_listens_free(nl, n);
+		free(plans);
+		return (-1);
+	}
+	/* Nothing fails from here on. */
+	server_swap(h, conf, site, ctx);
+	if (h->inline_mode) {
+		http_relisten_apply(&h->workers[0], plans[0]);
+		http_relisten_free(plans[0]);
+	} else {
+		pthread_mutex_lock(&h->ack_lock);
+		for (i = 0; i < h->nworkers; i++)
+			STAILQ_INSERT_TAIL(&h->workers[i].relisten, plans[i],
+			    entry);
+		pthread_mutex_unlock(&h->ack_lock);
+		workers_command(h, 'r');
+	}
+	free(plans);
+	listens_log(h, nl, n);
+	http_listens_free(h->listens, h->nlistens);
+	h->listens = nl;
+	h->nlistens = n;
+	h->port = nl[0].port;
+	return (0);
 }
 
 /*
@@ -504,27 +673,11 @@ http_set_site(struct http *h, struct site *site)
 void
 http_close_listeners(struct http *h)
 {
-	struct timespec	ts;
-	size_t		i, n = 0;
-
 	if (h->inline_mode) {
 		worker_drain(&h->workers[0]);
 		return;
 	}
-	for (i = 0; i < h->nworkers; i++)
-		n += h->workers[i].started;
-	pthread_mutex_lock(&h->ack_lock);
-	h->acks = 0;
-	pthread_mutex_unlock(&h->ack_lock);
-	workers_send(h, 'c');
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
-	pthread_mutex_lock(&h->ack_lock);
-	while (h->acks < n)
-		if (pthread_cond_timedwait(&h->ack_cond, &h->ack_lock,
-		    &ts) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&h->ack_lock);
+	workers_command(h, 'c');
 }
 
 /*
@@ -548,9 +701,7 @@ http_free(struct http *h)
 	site_unref(h->site);
 	http_pw_unref(h->pw);
 	SSL_CTX_free(h->tls);
-	for (i = 0; i < h->nlistens; i++)
-		free(h->listens[i].host);
-	free(h->listens);
+	http_listens_free(h->listens, h->nlistens);
 	for (i = 1; i < atomic_load(&h->nstats); i++)
 		free(h->stats[i].name);
 	free(h->auth_file);

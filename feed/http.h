@@ -19,8 +19,22 @@ struct push;
  */
 struct http	*http_new(struct event_base *, const struct conf *,
 		    struct site *);
-/* Serves a new site from now on (reload); takes a reference. */
-void		 http_set_site(struct http *, struct site *);
+/*
+ * A reload: serves site from now on (takes a reference), and applies
+ * conf's [server] listens, TLS certificate and key, and auth file (read
+ * again even when its path is the same).  Listens on an address already
+ * served keep their sockets and connections (a changed tls flag moves
+ * the socket, unclosed, to the other protocol); new ones are bound
+ * before anything changes; removed ones are closed, and connections
+ * they accepted end after the reply in progress.  Returns -1, with
+ * nothing changed, when a new listen cannot be bound or a TLS listen's
+ * certificate and key cannot be loaded (each logged).  An auth file
+ * that cannot be read keeps the users read before (logged), as it is no
+ * reason to refuse.  threads and access-log keep their values from
+ * http_new().  conf is not kept; site stays the caller's too.
+ */
+int		 http_reload(struct http *, const struct conf *,
+		    struct site *);
 /*
  * Shows these PAN-OS push targets on /status (borrowed: the caller sets
  * NULL here before freeing them).
@@ -29,7 +43,7 @@ void		 http_set_push(struct http *, struct push *);
 /* Stops accepting; in-flight replies finish on the serving threads. */
 void		 http_close_listeners(struct http *);
 void		 http_free(struct http *);
-/* The port of the first listener (tests bind port 0). */
+/* The port of the first listen (tests bind port 0), after any reload. */
 int		 http_port(const struct http *);
 
 #endif

@@ -11,6 +11,7 @@
 #define HTTP_INT_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <pthread.h>
@@ -46,7 +47,7 @@ struct evhttp_request;
 struct htpasswd;
 struct site;
 struct site_feed;
-struct conf_listen;
+struct conf;
 struct http;
 struct http_worker;
 
@@ -64,12 +65,55 @@ struct http_server {
 	int			 tls;
 };
 
+/*
+ * A listen as the owner thread knows it.  Its id names its sockets on
+ * every serving thread, and stays the same across reloads that keep its
+ * address.
+ */
+struct http_listen {
+	unsigned		 id;
+	char			*host;		/* as configured */
+	int			 port;		/* the bound one, for port 0 */
+	int			 tls;
+	struct sockaddr_storage	 ss;		/* host and port */
+	socklen_t		 sl;
+};
+
+/*
+ * One listening socket of a serving thread.  It owns fd: the
+ * evconnlistener never closes it, so that a reload can move the socket
+ * between the plain and the TLS evhttp without closing it.
+ */
 struct http_listener {
 	LIST_ENTRY(http_listener) reg;
 	struct http_worker	*w;
+	unsigned		 id;		/* its struct http_listen */
+	evutil_socket_t		 fd;
+	struct sockaddr_storage	 ss;		/* bound to */
 	struct evconnlistener	*lev;
 	struct evhttp_bound_socket *bound;
 	int			 tls;
+	int			 going;		/* closing or changing tls */
+};
+
+/*
+ * The listens a serving thread is to have, in order: made by the owner
+ * (http_listens_plan), handed over under h->ack_lock and applied on the
+ * thread (http_relisten_apply).  An item with fd -1 keeps the thread's
+ * socket of that id; any other fd is a new socket, bound and listening,
+ * owned by the item until applied.
+ */
+struct http_relisten_item {
+	unsigned		 id;
+	int			 tls;
+	evutil_socket_t		 fd;
+	struct sockaddr_storage	 ss;
+};
+
+struct http_relisten {
+	STAILQ_ENTRY(http_relisten) entry;
+	size_t			 n;
+	struct http_relisten_item items[];
 };
 
 /* Where a connection is in its request deadline (http_listen.c). */
@@ -89,6 +133,9 @@ struct http_conn {
 	struct evbuffer_cb_entry *in_cb;
 	struct evbuffer_cb_entry *out_cb;
 	enum http_conn_phase	 phase;
+	int			 retired;	/* its listen is gone: close
+						 * once the reply is out */
+	int			 closing;	/* deadline fires to close */
 	struct event		*deadline;	/* lives in ev[] */
 	max_align_t		 ev[];	/* event_get_struct_event_size() */
 };
@@ -107,8 +154,9 @@ struct http_worker {
 	pthread_t		 thread;
 	int			 started;
 	struct http_server	 srv[2];	/* [0] plain, [1] TLS */
-	struct http_listener	**ls;
+	struct http_listener	**ls;		/* NULL: failed or closed */
 	size_t			 nls;
+	STAILQ_HEAD(, http_relisten) relisten;	/* under h->ack_lock */
 	int			 ctl[2];	/* owner -> thread commands */
 	struct event		*ctl_ev;
 	struct event		*pending_ev;
@@ -152,8 +200,9 @@ struct http {
 	int			 access_log;
 	int			 inline_mode;
 	int			 port;
-	struct conf_listen	*listens;	/* hosts copied */
+	struct http_listen	*listens;	/* owner thread only */
 	size_t			 nlistens;
+	unsigned		 listen_ids;	/* the last id given */
 	struct http_worker	*workers;
 	size_t			 nworkers;
 	int64_t			 started_ms;
@@ -189,7 +238,12 @@ time_t		 http_mono_now(void);
 struct bufferevent *http_conn_bev(struct event_base *, void *);
 void		 http_conn_pending(evutil_socket_t, short, void *);
 size_t		 http_connections(struct http *);
-int		 http_listener_bind(struct http_worker *, size_t);
+int		 http_listens_plan(struct http *, const struct conf *,
+		    struct http_listen **, size_t *, struct http_relisten **);
+void		 http_listens_free(struct http_listen *, size_t);
+size_t		 http_relisten_apply(struct http_worker *,
+		    struct http_relisten *);
+void		 http_relisten_free(struct http_relisten *);
 void		 http_listeners_close(struct http_worker *);
 void		 http_accept_resume(evutil_socket_t, short, void *);
 SSL_CTX		*http_tls_ctx_new(const char *, const char *);

@@ -4,7 +4,8 @@
 # feeds.conf), `make uninstall`, the units through `systemd-analyze
 # verify` and `systemd-analyze security --offline=yes` (exposure 2.0 or
 # lower), the man pages through `mandoc -Tlint -Wwarning`, and the sample
-# feeds.conf through `lumu-edl -n`.  Prints TAP lines.
+# feeds.conf through `lumu-edl -n`, and listen lines changed by SIGHUP
+# on a running daemon.  Prints TAP lines.
 #
 # Run by tests/run.sh from the repository root, with LUMU_EDL naming the
 # built binary; the build is expected to be done already.
@@ -33,7 +34,8 @@ build=$(dirname "$LUMU_EDL")
 case $build in "$PWD"/*) build=${build#"$PWD"/} ;; esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lumu-edl-ops.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+pids=
+trap 'kill $pids 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 dest=$tmp/root
 conf=$dest/etc/lumu-edl/feeds.conf
@@ -220,6 +222,89 @@ if "$LUMU_EDL" -n -c feeds.conf >"$tmp/n.log" 2>&1 &&
 else
 	fail "the sample feeds.conf passes lumu-edl -n"
 	diag "$tmp/n.log"
+fi
+
+# --- reload: listen lines ----------------------------------------------
+
+# up PORT: /healthz answers on 127.0.0.1:PORT.
+up() { curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null; }
+down() { ! up "$1"; }
+# until COMMAND...: true once COMMAND succeeds, tried for 5 s.
+until_ok() {
+	i=0
+	while [ $i -lt 50 ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+# reload_conf PORT...: a daemon config listening on these ports.
+reload_conf() {
+	{
+		printf '[lumu]\ncompany-key = k\napi-url = http://127.0.0.1:9\n'
+		printf '[server]\nthreads = 2\nstate-dir = %s\n' "$tmp/state"
+		for p in "$@"; do printf 'listen = 127.0.0.1:%s\n' "$p"; done
+		printf '[feed ip]\ntype = ip\n'
+	} >"$tmp/reload.conf"
+}
+free_ports() {
+	python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))'
+}
+
+if ! command -v curl >/dev/null 2>&1 ||
+    ! command -v python3 >/dev/null 2>&1; then
+	for w in added removed refused; do
+		skip "SIGHUP, listen $w: curl or python3 missing"
+	done
+else
+	# shellcheck disable=SC2046 # three port numbers
+	set -- $(free_ports)
+	p1=$1 p2=$2 p3=$3
+	reload_conf "$p1"
+	"$LUMU_EDL" -c "$tmp/reload.conf" >"$tmp/reload.log" 2>&1 &
+	pid=$!
+	pids="$pids $pid"
+	until_ok up "$p1"
+	reload_conf "$p1" "$p2"
+	kill -HUP "$pid"
+	if until_ok up "$p2" && up "$p1"; then
+		pass "SIGHUP: an added listen line is served, the others stay"
+	else
+		fail "SIGHUP: an added listen line is served, the others stay"
+		diag "$tmp/reload.log"
+	fi
+	reload_conf "$p2"
+	kill -HUP "$pid"
+	if until_ok down "$p1" && up "$p2"; then
+		pass "SIGHUP: a removed listen line is closed"
+	else
+		fail "SIGHUP: a removed listen line is closed"
+		diag "$tmp/reload.log"
+	fi
+	# Someone else holds p3: the reload is refused as a whole.
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+time.sleep(30)' "$p3" &
+	holder=$!
+	pids="$pids $holder"
+	sleep 0.3
+	reload_conf "$p1" "$p2" "$p3"
+	kill -HUP "$pid"
+	why="cannot listen on 127.0.0.1 port $p3: Address already in use"
+	if until_ok grep -q 'reload refused' "$tmp/reload.log" &&
+	    grep -q "$why" "$tmp/reload.log" && up "$p2" && down "$p1"; then
+		pass "SIGHUP: a listen that cannot be bound refuses the reload"
+	else
+		fail "SIGHUP: a listen that cannot be bound refuses the reload"
+		diag "$tmp/reload.log"
+	fi
+	kill "$holder" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pids=
 fi
 
 # --- uninstall -----------------------------------------------------------

@@ -61,6 +61,7 @@ const char	*__tsan_default_suppressions(void);
 
 static char	 tmpdir[PATH_MAX - 64];
 static char	 pwpath[PATH_MAX];
+static char	 pw2path[PATH_MAX];
 static char	*ip_body;
 static size_t	 ip_len;
 
@@ -950,6 +951,7 @@ test_set_site(struct http *h, int port, struct conf *c)
 	static char	*dave[] = { s_dave };
 	struct conf_feed feeds[2];
 	struct conf	 nc = *c;
+	struct conf_listen ls = c->listens[0];
 	struct site	*site;
 	struct resp	 r;
 	char		 auth[256];
@@ -962,12 +964,15 @@ test_set_site(struct http *h, int port, struct conf *c)
 	feeds[1].users.n = 1;
 	nc.feeds = feeds;
 	nc.nfeeds = 2;
+	ls.port = port;		/* the same listen: its socket is kept */
+	nc.listens = &ls;
 	site = site_new(&nc);
 	site_feed_publish(&site->feeds[1], mk_snap("192.0.2.7\n", "", 1,
 	    1700000500));
 	write_htpasswd(1);
-	http_set_site(h, site);
+	OK(http_reload(h, &nc, site) == 0, "reload with a new site");
 	site_unref(site);
+	IS(http_port(h), port, "the port is kept");
 	request(port, "GET", "/feeds/small", NULL, &r);
 	IS(r.status, 404, "a feed gone after reload is 404");
 	resp_free(&r);
@@ -1046,7 +1051,9 @@ test_inline(struct site *site)
 	event_base_loopbreak(base);
 	pthread_join(t, NULL);
 	s2 = site_new(&c);
-	http_set_site(h, s2);	/* the same thread as the loop now */
+	ls.port = http_port(h);
+	/* The same thread as the loop now. */
+	OK(http_reload(h, &c, s2) == 0, "inline server reloads");
 	site_unref(s2);
 	http_close_listeners(h);
 	http_free(h);
@@ -1401,7 +1408,7 @@ test_tls(struct site *site)
 	    ">/dev/null 2>&1", key, cert);
 	if (system("command -v openssl >/dev/null 2>&1") != 0 ||
 	    system(cmd) != 0) {
-		for (i = 0; i < 7; i++) {
+		for (i = 0; i < 8; i++) {
 			tap_n++;
 			printf("ok %d - # SKIP openssl command missing\n",
 			    tap_n);
@@ -1440,11 +1447,334 @@ test_tls(struct site *site)
 	    "is closed at the request deadline");
 	resp_free(&r);
 	close(fd);
-	http_set_site(h, site);		/* reads the certificate again */
+	ls.port = http_port(h);
+	OK(http_reload(h, &c, site) == 0, "a reload reads the certificate "
+	    "again");
 	OK(tls_get(http_port(h), cert, 0, &version, &body, &bodylen) == 200,
 	    "HTTPS after a reload");
 	free(body);
 	http_free(h);
+}
+
+/* Makes a self-signed certificate for localhost; -1 without openssl. */
+static int
+make_cert(const char *name, char *cert, char *key, size_t sz)
+{
+	char	cmd[3 * PATH_MAX];
+
+	snprintf(cert, sz, "%s/%s.crt", tmpdir, name);
+	snprintf(key, sz, "%s/%s.key", tmpdir, name);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost "
+	    "-addext subjectAltName=DNS:localhost -keyout %s -out %s "
+	    ">/dev/null 2>&1", key, cert);
+	if (system("command -v openssl >/dev/null 2>&1") != 0 ||
+	    system(cmd) != 0)
+		return (-1);
+	return (0);
+}
+
+/* The status of a GET with Connection: close; 0 when none came. */
+static int
+get_status(int port, const char *path, const char *extra)
+{
+	struct resp	r;
+	int		status;
+
+	request(port, "GET", path, extra, &r);
+	status = r.status;
+	resp_free(&r);
+	return (status);
+}
+
+/* 1 when a GET /healthz on the kept-alive connection fd is answered. */
+static int
+ka_get(int fd)
+{
+	const char	req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct resp	r;
+	int		ok;
+
+	if (fd == -1 || write(fd, req, sizeof(req) - 1) != sizeof(req) - 1)
+		return (0);
+	read_reply(fd, &r);
+	ok = r.status == 200 && r.bodylen == 3;
+	resp_free(&r);
+	return (ok);
+}
+
+/* 1 when the server closes fd within 5 s, without a byte. */
+static int
+peer_closed(int fd)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	char		c;
+
+	return (fd != -1 && poll(&pfd, 1, 5000) == 1 && read(fd, &c, 1) <= 0);
+}
+
+/* A socket of this test listening on 127.0.0.1; *port gets its port. */
+static int
+hold_port(int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof(sin);
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, 1) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &sl) == -1) {
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	*port = ntohs(sin.sin_port);
+	return (fd);
+}
+
+/*
+ * Reloaded listens: an added one answers, a removed one refuses and its
+ * idle kept-alive connection is closed, an unchanged one keeps its
+ * kept-alive connection; a port in use refuses the whole reload.
+ */
+static void
+test_reload_listens(struct http *h, struct conf *nc, struct site *site)
+{
+	struct conf_listen	*nls = nc->listens;
+	int			 a = http_port(h), b, held, heldport = 0;
+	int			 ka, kb, fd;
+
+	ka = dial("127.0.0.1", a);
+	OK(ka_get(ka), "reload: a kept-alive connection on listen A");
+	nls[0].port = 0;
+	nls[1].port = a;
+	nc->nlistens = 2;
+	OK(http_reload(h, nc, site) == 0, "reload: adding listen B succeeds");
+	b = http_port(h);
+	OK(b > 0 && b != a && get_status(b, "/feeds/small", NULL) == 200,
+	    "reload: the added listen B answers");
+	OK(ka_get(ka), "reload: A's kept-alive connection still works");
+	IS(get_status(a, "/feeds/small", NULL), 200,
+	    "reload: A still accepts");
+	kb = dial("127.0.0.1", b);
+	OK(ka_get(kb), "reload: a kept-alive connection on B");
+	nls[0].port = b;
+	nc->nlistens = 1;
+	OK(http_reload(h, nc, site) == 0, "reload: removing A succeeds");
+	fd = dial("127.0.0.1", a);
+	OK(fd == -1, "reload: the removed listen A refuses connections");
+	if (fd != -1)
+		close(fd);
+	OK(peer_closed(ka), "reload: A's idle kept-alive connection is "
+	    "closed");
+	OK(ka_get(kb), "reload: B's kept-alive connection still works");
+	held = hold_port(&heldport);
+	nls[1].port = heldport;
+	nc->nlistens = 2;
+	OK(held != -1 && http_reload(h, nc, site) == -1,
+	    "reload: a listen on a port in use refuses the reload");
+	OK(ka_get(kb) && get_status(b, "/feeds/small", NULL) == 200 &&
+	    http_port(h) == b, "reload: the running listens keep serving");
+	if (held != -1)
+		close(held);
+	nc->nlistens = 1;
+	close(ka);
+	close(kb);
+}
+
+/*
+ * A TLS listen added by reload; a new certificate for new connections;
+ * a bad one refuses the reload and the old stays; the tls flag of a
+ * listen turned off and on, on the same port.
+ */
+static void
+test_reload_tls(struct http *h, struct conf *nc, struct site *site)
+{
+	static char		 nofile[] = "/nonexistent/tls.crt";
+	struct conf_listen	*nls = nc->listens;
+	char			 c1[PATH_MAX], k1[PATH_MAX];
+	char			 c2[PATH_MAX], k2[PATH_MAX], *body = NULL;
+	size_t			 len = 0;
+	int			 b = http_port(h), t, v, i;
+
+	if (make_cert("one", c1, k1, PATH_MAX) == -1 ||
+	    make_cert("two", c2, k2, PATH_MAX) == -1) {
+		for (i = 0; i < 9; i++) {
+			tap_n++;
+			printf("ok %d - # SKIP openssl command missing\n",
+			    tap_n);
+		}
+		return;
+	}
+	nls[0].port = 0;
+	nls[0].tls = 1;
+	nls[1].port = b;
+	nc->nlistens = 2;
+	nc->tls_certificate = c1;
+	nc->tls_key = k1;
+	OK(http_reload(h, nc, site) == 0, "reload: adding a TLS listen");
+	t = http_port(h);
+	OK(tls_get(t, c1, 0, &v, &body, &len) == 200,
+	    "reload: the added TLS listen serves certificate one");
+	free(body);
+	body = NULL;
+	nls[0].port = t;
+	nc->tls_certificate = c2;
+	nc->tls_key = k2;
+	OK(http_reload(h, nc, site) == 0, "reload: certificate two");
+	OK(tls_get(t, c2, 0, &v, &body, &len) == 200 &&
+	    tls_get(t, c1, 0, &v, &body, &len) == -1,
+	    "reload: new connections get certificate two");
+	free(body);
+	body = NULL;
+	nc->tls_certificate = nofile;
+	OK(http_reload(h, nc, site) == -1,
+	    "reload: a certificate that cannot be read is refused");
+	nc->tls_certificate = c1;
+	OK(http_reload(h, nc, site) == -1,
+	    "reload: a key that does not match the certificate is refused");
+	OK(tls_get(t, c2, 0, &v, &body, &len) == 200,
+	    "reload: after refusals certificate two is still served");
+	free(body);
+	body = NULL;
+	nls[0].tls = 0;
+	OK(http_reload(h, nc, site) == 0 &&
+	    get_status(t, "/feeds/small", NULL) == 200 &&
+	    get_status(b, "/feeds/small", NULL) == 200,
+	    "reload: tls off on the same port serves plain HTTP");
+	nls[0].tls = 1;
+	nc->tls_certificate = c2;
+	OK(http_reload(h, nc, site) == 0 &&
+	    tls_get(t, c2, 0, &v, &body, &len) == 200,
+	    "reload: tls on again, on the same port");
+	free(body);
+	nls[0].tls = 0;
+	nls[0].port = b;
+	nc->nlistens = 1;
+	nc->tls_certificate = nc->tls_key = NULL;
+	http_reload(h, nc, site);
+	unlink(c1);
+	unlink(k1);
+	unlink(c2);
+	unlink(k2);
+}
+
+/* A changed auth file is read; an unreadable one keeps the users. */
+static void
+test_reload_auth(struct http *h, struct conf *nc, struct site *site)
+{
+	static char		 nofile[] = "/nonexistent/htpasswd";
+	struct crypt_data	 cd;
+	FILE			*f;
+	char			 newpw[256], oldpw[256];
+	int			 b = http_port(h);
+
+	memset(&cd, 0, sizeof(cd));
+	if ((f = fopen(pw2path, "w")) != NULL) {
+		fprintf(f, "alice:%s\n", crypt_r("newpw", "$6$other$", &cd));
+		fclose(f);
+	}
+	basic(newpw, sizeof(newpw), "alice", "newpw");
+	basic(oldpw, sizeof(oldpw), "alice", "pa:ss:word");
+	nc->auth_file = pw2path;
+	OK(http_reload(h, nc, site) == 0 &&
+	    get_status(b, "/feeds/secret", newpw) == 200 &&
+	    get_status(b, "/feeds/secret", oldpw) == 401,
+	    "reload: a changed auth-file path is read");
+	nc->auth_file = nofile;
+	OK(http_reload(h, nc, site) == 0 &&
+	    get_status(b, "/feeds/secret", newpw) == 200,
+	    "reload: an unreadable auth file keeps the users read before");
+	nc->auth_file = NULL;
+	OK(http_reload(h, nc, site) == 0 &&
+	    get_status(b, "/feeds/secret", newpw) == 503,
+	    "reload: no auth-file any more: 503");
+	nc->auth_file = pwpath;
+	OK(http_reload(h, nc, site) == 0 &&
+	    get_status(b, "/feeds/secret", oldpw) == 200,
+	    "reload: back to the first auth file");
+	unlink(pw2path);
+}
+
+/*
+ * A reply in flight on a listen that a reload removes is sent in full,
+ * then its connection is closed.
+ */
+static void
+test_reload_inflight(void)
+{
+	struct conf		 c, nc;
+	struct conf_listen	 ls, nls;
+	struct conf_feed	 feeds[5];
+	struct site		*site;
+	struct http		*h;
+	struct buf		 b = { 0 };
+	char			 head[4096], *big, *rest;
+	size_t			 len, got;
+	ssize_t			 n1;
+	int			 fd, i, a;
+	const char		 req[] = "GET /feeds/ip HTTP/1.1\r\nHost: x\r\n"
+				    "\r\n";
+
+	for (i = 0; i < 400000; i++)
+		buf_printf(&b, "198.%d.%d.%d\n", i >> 16, (i >> 8) & 255,
+		    i & 255);
+	big = buf_release(&b, &len);
+	base_conf(&c, &ls, feeds);
+	c.threads = 1;
+	c.access_log = 0;
+	site = site_new(&c);
+	site_feed_publish(site_feed_find(site, "ip"), snap_new(big, len,
+	    NULL, 0, 400000, 400000, NULL, 1700000000));
+	h = http_new(NULL, &c, site);
+	a = http_port(h);
+	fd = dial("127.0.0.1", a);
+	if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
+	    (n1 = read(fd, head, sizeof(head))) <= 0)
+		n1 = 0;
+	nc = c;
+	nls = ls;
+	nc.listens = &nls;
+	OK(http_reload(h, &nc, site) == 0 && http_port(h) != a,
+	    "reload: the only listen replaced while a reply is in flight");
+	got = read_all(fd, &rest);	/* until the server closes */
+	close(fd);
+	OK((size_t)n1 + got > len && got >= 13 && memcmp(rest + got - 13,
+	    "198.6.26.127\n", 13) == 0, "reload: the reply in flight on the "
+	    "removed listen is sent in full, then the connection closes");
+	free(rest);
+	http_free(h);
+	site_unref(site);
+}
+
+/* Listens, certificates and auth files changed by reload. */
+static void
+test_reload(struct site *site)
+{
+	struct conf		 c, nc;
+	struct conf_listen	 ls, nls[2];
+	struct conf_feed	 feeds[5];
+	struct http		*h;
+
+	base_conf(&c, &ls, feeds);
+	c.access_log = 0;
+	h = http_new(NULL, &c, site);
+	OK(h != NULL, "reload: server starts");
+	if (h == NULL)
+		return;
+	nc = c;
+	memset(nls, 0, sizeof(nls));
+	nls[0].host = nls[1].host = s_host;
+	nc.listens = nls;
+	test_reload_listens(h, &nc, site);
+	test_reload_tls(h, &nc, site);
+	test_reload_auth(h, &nc, site);
+	http_free(h);
+	test_reload_inflight();
 }
 
 /* A new snapshot changes ETag and body at once. */
@@ -1520,6 +1850,7 @@ main(void)
 		return (1);
 	}
 	snprintf(pwpath, sizeof(pwpath), "%s/htpasswd", tmpdir);
+	snprintf(pw2path, sizeof(pw2path), "%s/htpasswd2", tmpdir);
 	write_htpasswd(0);
 	make_ip_body();
 
@@ -1553,6 +1884,7 @@ main(void)
 	test_drain();
 	test_ipv6(site);
 	test_tls(site);
+	test_reload(site);
 	test_set_site(h, port, &c);
 	test_close(h, port);
 	http_free(h);
