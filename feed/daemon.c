@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "lumu.h"
+#include "memcap.h"
 #include "notify.h"
 #include "publish.h"
 #include "push.h"
@@ -263,10 +264,10 @@ store_refused(struct daemon *d, const char *what, const char *id)
 	if (d->full_logged != 0 && now - d->full_logged < 60000)
 		return;
 	log_warnx("%s: incident %s not kept: the store is full (%zu "
-	    "incidents, %zu indicators; at most %d and %d); %" PRIu64
-	    " changes refused", what, id, store_nincidents(d->store),
-	    store_nindicators(d->store), STORE_MAX_INCIDENTS,
-	    STORE_MAX_INDICATORS, d->full_refused);
+	    "incidents, %zu indicators, %zu KB); %" PRIu64 " changes "
+	    "refused", what, id, store_nincidents(d->store),
+	    store_nindicators(d->store), store_bytes(d->store) >> 10,
+	    d->full_refused);
 	d->full_logged = now;
 	d->full_refused = 0;
 }
@@ -339,6 +340,8 @@ on_error(void *arg, const char *msg)
 
 	/* lumu.c has logged it already. */
 	note_sync(d, msg);
+	/* A read that did not fit may fit under a limit raised since. */
+	memcap_fit_store(d->conf->threads);
 	if (d->once) {
 		d->rc = 1;
 		event_base_loopbreak(d->base);
@@ -517,6 +520,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	struct daemon	*d = arg;
 	size_t		 n;
 
+	/* A memory limit may have been raised or lowered meanwhile. */
+	memcap_fit_store(d->conf->threads);
 	if (d->store == NULL)
 		return;
 	n = store_expire(d->store, time_now_ms() - d->conf->lookback * 1000);

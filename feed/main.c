@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "ioc.h"
 #include "log.h"
+#include "memcap.h"
 #include "paloalto.h"
 #include "util.h"
 
@@ -123,6 +124,7 @@ main(int argc, char *argv[])
 		conf_free(conf);
 		return (1);
 	}
+	memcap_fit_store(conf->threads);
 	rc = once ? daemon_once(conf, export_dir) : daemon_run(conf);
 	ioc_cleanup();
 	return (rc);

@@ -23,7 +23,12 @@ struct store {
 	char			 *types[STORE_MAX_TYPES];
 	int			  ntypes;
 	struct ioc		 *scratch;	/* ioc_parse output, reused */
-	size_t			  max_inc, max_ind;
+	size_t			  bytes;	/* counted, see store.h */
+};
+
+/* The process's bounds; stores live on the main thread only. */
+static struct store_limits limits = {
+	STORE_MAX_INCIDENTS, STORE_MAX_INDICATORS, 0
 };
 
 static void	indicator_free(struct store *, struct store_indicator *);
@@ -39,36 +44,59 @@ store_new(void)
 		free(st);
 		return (NULL);
 	}
-	st->max_inc = STORE_MAX_INCIDENTS;
-	st->max_ind = STORE_MAX_INDICATORS;
 	return (st);
 }
 
 /* Appends p to a dense array, growing it; -1 on allocation failure. */
 void
-store_set_limits(struct store *st, size_t incidents, size_t indicators)
+store_set_limits(const struct store_limits *lim)
 {
-	st->max_inc = incidents < STORE_MAX_INCIDENTS ? incidents :
-	    STORE_MAX_INCIDENTS;
-	st->max_ind = indicators < STORE_MAX_INDICATORS ? indicators :
-	    STORE_MAX_INDICATORS;
+	limits = *lim;
+	if (limits.incidents > STORE_MAX_INCIDENTS)
+		limits.incidents = STORE_MAX_INCIDENTS;
+	if (limits.indicators > STORE_MAX_INDICATORS)
+		limits.indicators = STORE_MAX_INDICATORS;
+}
+
+size_t
+store_bytes(const struct store *st)
+{
+	return (st->bytes);
 }
 
 /*
- * 0 when incident id (new or not) with nvalues more values fits the
- * bounds; else -1, ENOSPC.  Every value counts as new, so a change near
- * the bound is refused whole rather than cut short half-way.
+ * 0 when incident id (new or not) with nvalues more values of vbytes in
+ * all fits the bounds (vbytes SIZE_MAX: the counts only); else -1,
+ * ENOSPC.  Every value counts as new, so a change near the bound is
+ * refused whole rather than cut short half-way.
  */
 static int
-room_for(const struct store *st, const char *id, size_t nvalues)
+room_for(const struct store *st, const char *id, size_t nvalues,
+    size_t vbytes)
 {
-	if ((st->ninc >= st->max_inc &&
-	    hmap_get(&st->by_id, id, strlen(id)) == NULL) ||
-	    st->nind + nvalues > st->max_ind) {
+	int	known = hmap_get(&st->by_id, id, strlen(id)) != NULL;
+	size_t	add = vbytes + nvalues * STORE_COST_INDICATOR +
+		    (known ? 0 : strlen(id) + STORE_COST_INCIDENT);
+
+	if ((!known && st->ninc >= limits.incidents) ||
+	    st->nind + nvalues > limits.indicators ||
+	    (limits.bytes != 0 && vbytes != SIZE_MAX &&
+	    st->bytes + add > limits.bytes)) {
 		errno = ENOSPC;
 		return (-1);
 	}
 	return (0);
+}
+
+/* The bytes of n values, each bounded as a value can be. */
+static size_t
+values_bytes(const char *const *vals, size_t n)
+{
+	size_t	i, b = 0;
+
+	for (i = 0; i < n; i++)
+		b += vals[i] != NULL ? strnlen(vals[i], UINT16_MAX) : 0;
+	return (b);
 }
 
 static int
@@ -132,6 +160,7 @@ indicator_get(struct store *st, const struct ioc *io)
 		free(ind);
 		return (NULL);
 	}
+	st->bytes += ind->len + STORE_COST_INDICATOR;
 	return (ind);
 }
 
@@ -143,6 +172,7 @@ indicator_free(struct store *st, struct store_indicator *ind)
 	const char *k = ind_key(ind, &klen);
 
 	hmap_del(&st->by_value, k, klen);
+	st->bytes -= ind->len + STORE_COST_INDICATOR;
 	st->inds[ind->slot] = st->inds[--st->nind];
 	st->inds[ind->slot]->slot = ind->slot;
 	if (ind->incs != &ind->inc1)
@@ -283,6 +313,7 @@ incident_get(struct store *st, const char *id, int *created)
 		return (NULL);
 	}
 	*created = 1;
+	st->bytes += strlen(inc->id) + STORE_COST_INCIDENT;
 	return (inc);
 }
 
@@ -292,6 +323,7 @@ incident_free(struct store *st, struct store_incident *inc)
 {
 	unlink_range(st, inc, 0, inc->ninds);
 	hmap_del(&st->by_id, inc->id, strlen(inc->id));
+	st->bytes -= strlen(inc->id) + STORE_COST_INCIDENT;
 	st->incs[inc->slot] = st->incs[--st->ninc];
 	st->incs[inc->slot]->slot = inc->slot;
 	if (inc->inds != &inc->ind1)
@@ -353,7 +385,8 @@ store_upsert(struct store *st, const struct lumu_incident *li)
 		errno = EINVAL;
 		return (-1);
 	}
-	if (room_for(st, li->id, li->nadv) == -1)
+	if (room_for(st, li->id, li->nadv, values_bytes(li->adversaries,
+	    li->nadv)) == -1)
 		return (-1);
 	if ((inc = incident_get(st, li->id, &created)) == NULL)
 		return (-1);
@@ -389,7 +422,7 @@ store_set_triggers(struct store *st, const char *id,
 	}
 	if (n > LUMU_MAX_ADV)
 		n = LUMU_MAX_ADV;	/* the same bound as adversaries */
-	if (room_for(st, id, n) == -1)
+	if (room_for(st, id, n, values_bytes(values, n)) == -1)
 		return (-1);
 	unlink_range(st, inc, inc->ninds - inc->ntriggers, inc->ninds);
 	before = inc->ninds;
@@ -442,7 +475,8 @@ store_restore(struct store *st, const struct store_incident *proto,
 	size_t			 i;
 	int			 created, b;
 
-	if (room_for(st, proto->id, ninds) == -1)
+	/* Saved by this process or copied from its store: counts only. */
+	if (room_for(st, proto->id, ninds, SIZE_MAX) == -1)
 		return (-1);
 	if ((inc = incident_get(st, proto->id, &created)) == NULL)
 		return (-1);

@@ -28,6 +28,20 @@ enum inc_status {
  */
 #define STORE_MAX_INCIDENTS	1000000
 #define STORE_MAX_INDICATORS	2000000
+/*
+ * What the store counts against a byte bound: a value's or an id's
+ * length plus these, close to what the store really spends on each (its
+ * struct, hash slots, array entries, allocator overhead).
+ */
+#define STORE_COST_INDICATOR	250
+#define STORE_COST_INCIDENT	150
+
+/* Bounds of a store; 0 bytes means no byte bound. */
+struct store_limits {
+	size_t	incidents;
+	size_t	indicators;
+	size_t	bytes;
+};
 
 /*
  * A decoded incident.  The strings are borrowed (from a cJSON tree, say)
@@ -82,9 +96,15 @@ struct store;
 
 struct store	*store_new(void);
 void		 store_free(struct store *);
-/* Lowers a store's bounds (tests); the defaults are the STORE_MAX_*. */
-void		 store_set_limits(struct store *, size_t incidents,
-		    size_t indicators);
+/*
+ * Sets the bounds of every store of the process (the daemon fits them to
+ * its memory limit; tests lower them).  Counts above the STORE_MAX_* are
+ * lowered to them.  The bytes bound only what Lumu brings: store_restore
+ * (a state file, another store) is held to the counts alone.
+ */
+void		 store_set_limits(const struct store_limits *);
+/* The bytes a store counts against the bound. */
+size_t		 store_bytes(const struct store *);
 
 /*
  * Inserts an incident or replaces the one with the same id (its old

@@ -361,6 +361,50 @@ test_merge(void)
 	store_free(b);
 }
 
+/* The byte bound counts values and ids and gives them back when freed. */
+static void
+test_byte_bound(void)
+{
+	struct store		*st = store_new(), *st2;
+	struct store_limits	 lim = { 100, 100, 0 };
+	struct lumu_incident	 li = { 0 };
+	char			 id[16], adv[64];
+	size_t			 one, i;
+
+	add(st, "y0", 1, INC_OPEN, 1, "C2C", "y0.example");
+	one = store_bytes(st);
+	OK(one == strlen("y0") + STORE_COST_INCIDENT + strlen("y0.example") +
+	    STORE_COST_INDICATOR, "byte bound: an incident and its value "
+	    "counted");
+	lim.bytes = one * 3 + one / 2;
+	store_set_limits(&lim);
+	for (i = 1; i < 10; i++) {
+		snprintf(id, sizeof(id), "y%zu", i);
+		snprintf(adv, sizeof(adv), "y%zu.example", i);
+		li.id = id;
+		li.status = INC_OPEN;
+		li.last_contact = now;
+		li.adversaries[0] = adv;
+		li.nadv = 1;
+		if (store_upsert(st, &li) == -1)
+			break;
+	}
+	IS(store_nincidents(st), 3, "byte bound: the store stops at it");
+	OK(errno == ENOSPC, "byte bound: ENOSPC");
+	lim.bytes = one;
+	store_set_limits(&lim);
+	OK((st2 = store_new()) != NULL && store_merge_missing(st2, st, 0) ==
+	    0 && store_nincidents(st2) == 3, "byte bound: what the process "
+	    "holds already is copied whole");
+	store_free(st2);
+	store_expire(st, now + DAY);
+	IS(store_bytes(st), 0, "byte bound: every byte given back");
+	store_free(st);
+	lim = (struct store_limits){ STORE_MAX_INCIDENTS,
+	    STORE_MAX_INDICATORS, 0 };
+	store_set_limits(&lim);
+}
+
 /* A store at its bounds refuses new things whole and keeps the old. */
 static void
 test_bounds(void)
@@ -368,8 +412,9 @@ test_bounds(void)
 	struct store		*st = store_new();
 	struct lumu_incident	 li = { 0 };
 	const char		*two[] = { "b1.example", "b2.example" };
+	struct store_limits	 lim = { 2, 3, 0 };
 
-	store_set_limits(st, 2, 3);
+	store_set_limits(&lim);
 	add(st, "b1", 1, INC_OPEN, 1, "C2C", "a1.example");
 	add(st, "b2", 1, INC_OPEN, 1, "C2C", "a2.example");
 	li.id = "b3";
@@ -403,6 +448,7 @@ test_bounds(void)
 	add(st, "b3", 0, INC_OPEN, 0, "C2C", "a3.example");
 	IS(store_nincidents(st), 1, "bounds: room again after ageing");
 	store_free(st);
+	test_byte_bound();
 }
 
 int
