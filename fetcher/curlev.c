@@ -214,7 +214,9 @@ sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
 
 /*
  * libcurl wants to be woken after timeout_ms (-1: never).  It must not be
- * called back from here, so even 0 only arms a short one-shot timer.
+ * called back from here, so even 0 arms a one-shot timer: a zero timer
+ * runs in the loop's next pass, without the millisecond of sleep a 1 ms
+ * timer would add before every request starts.
  */
 static int
 timer_cb(CURLM *multi, long timeout_ms, void *userp)
@@ -226,8 +228,6 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
 		evtimer_del(cv->timer);
 		return (0);
 	}
-	if (timeout_ms == 0)
-		timeout_ms = 1;
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	evtimer_add(cv->timer, &tv);
