@@ -8,7 +8,7 @@
 PKGS="gcc make pkg-config libevent-dev libcurl4-openssl-dev libcjson-dev
  libssl-dev libidn2-dev libpsl-dev publicsuffix zlib1g-dev libcrypt-dev
  libxml2-dev python3 openssl curl ca-certificates"
-[ "${1:-}" = "--bench" ] && PKGS="$PKGS wrk nginx-light clang mandoc"
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS wrk nginx-light clang mandoc time"
 
 missing=""
 for p in $PKGS; do
