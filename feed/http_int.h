@@ -1,11 +1,12 @@
 /*
  * http_int.h: what the files of the feed server share, and nothing else
- * includes.  http.c sets up the serving threads and is the public side
- * (http.h); http_listen.c has the listening sockets, the connection cap
- * and TLS; http_route.c the request callback, routing and plain replies;
- * http_feed.c the feed replies; http_auth.c HTTP Basic; http_pages.c
- * /, /status and /readyz; http_metrics.c /metrics.  The unit test
- * includes it too, for http_request_timeout_ms.
+ * includes.  http.c sets up and reloads the server and is the public side
+ * (http.h); http_worker.c has the serving threads; http_listen.c the
+ * listening sockets, the connection cap and TLS; http_relisten.c which
+ * sockets each thread listens on; http_route.c the request callback,
+ * routing and plain replies; http_feed.c the feed replies; http_auth.c
+ * HTTP Basic; http_pages.c /, /status and /readyz; http_metrics.c
+ * /metrics.  The unit test includes it too, for http_request_timeout_ms.
  */
 #ifndef HTTP_INT_H
 #define HTTP_INT_H
@@ -231,22 +232,37 @@ struct http_rq {
 extern const int	 http_codes[HTTP_NCODES];
 
 /* http.c */
-extern int	 http_request_timeout_ms;	/* tests shorten it */
 time_t		 http_mono_now(void);
+
+/* http_worker.c: the serving threads and the owner's commands to them. */
+extern int	 http_request_timeout_ms;	/* tests shorten it */
+void		 http_worker_drain(struct http_worker *);
+int		 http_worker_init(struct http *, struct http_worker *, size_t);
+void		 http_worker_free(struct http_worker *);
+int		 http_workers_start(struct http *);
+void		 http_workers_send(struct http *, char);
+void		 http_workers_command(struct http *, char);
 
 /* http_listen.c: accepting, counting connections, TLS. */
 struct bufferevent *http_conn_bev(struct event_base *, void *);
 void		 http_conn_pending(evutil_socket_t, short, void *);
+void		 http_conn_retire(struct http_conn *);
 size_t		 http_connections(struct http *);
+void		 http_listeners_update(struct http_worker *);
+void		 http_listeners_close(struct http_worker *);
+int		 http_listener_wrap(struct http_listener *);
+void		 http_listener_unwrap(struct http_listener *);
+void		 http_listener_free(struct http_listener *);
+void		 http_accept_resume(evutil_socket_t, short, void *);
+SSL_CTX		*http_tls_ctx_new(const char *, const char *);
+
+/* http_relisten.c: the listens planned by the owner, applied per thread. */
 int		 http_listens_plan(struct http *, const struct conf *,
 		    struct http_listen **, size_t *, struct http_relisten **);
 void		 http_listens_free(struct http_listen *, size_t);
 size_t		 http_relisten_apply(struct http_worker *,
 		    struct http_relisten *);
 void		 http_relisten_free(struct http_relisten *);
-void		 http_listeners_close(struct http_worker *);
-void		 http_accept_resume(evutil_socket_t, short, void *);
-SSL_CTX		*http_tls_ctx_new(const char *, const char *);
 
 /* http_route.c: every request, and the replies that copy their body. */
 void		 http_on_request(struct evhttp_request *, void *);

@@ -1,16 +1,19 @@
 /*
- * paloalto.c: lumu-to-paloalto.  Options come from the command line and
- * from an optional --config file of "option = value" lines; the command
- * line wins.  One run: a full Lumu read of the window, the ip and url
- * feeds selected and rendered exactly as the daemon's, the tag and the
- * category on the device (added to, or made equal with --overwrite-*),
- * a commit when asked, and timestamp.stmp written last.  A failure ends
- * the run with one line on stderr and records nothing.
+ * paloalto.c: lumu-to-paloalto, its command line.  Options come from the
+ * command line and from an optional --config file of "option = value"
+ * lines; the command line wins.  One run: a full Lumu read of the window,
+ * the ip and url feeds selected and rendered exactly as the daemon's, the
+ * tag and the category on the device (added to, or made equal with
+ * --overwrite-*), a commit when asked, and timestamp.stmp written last.
+ * A failure ends the run with one line on stderr and records nothing.
+ *
+ * This file reads and checks the options, and builds from them the
+ * window and the conf of the run, without touching the network; the run
+ * itself, against Lumu and the device, is in paloalto_run.c.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,29 +29,18 @@
 #include "log.h"
 #include "lumu.h"
 #include "paloalto.h"
+#include "paloalto_int.h"
 #include "panos.h"
-#include "render.h"
-#include "select.h"
 #include "store.h"
 #include "util.h"
 
 #define PA_NAME		"lumu-to-paloalto"
-#define PA_TIMESTAMP	"timestamp.stmp"
 #define PA_LOGFILE	"lumu.log"
 #define PA_DEFAULT_S	(30 * 86400)	/* without -t, --hours, --from */
 #define PA_MAX_HOURS	87600
 #define PA_CONF_MAX	(1 << 20)
-#define PA_COMMIT_TRIES	4		/* a held lock: retried 1, 2, 4 s on */
 #define PA_TYPES	"C2C, Malware, DGA, Mining, Spam, Phishing, " \
 			"Anonymizer, Network Scan"
-
-enum opt {
-	O_NONE, O_CONFIG, O_HOSTNAME, O_USERNAME, O_PASSWORD, O_VSYS, O_TAG,
-	O_CATNAME, O_DAG, O_OVERWRITE_DAG, O_CAT, O_OVERWRITE_CAT,
-	O_SUBDOMAINS, O_SUBDIRS, O_COMMIT, O_COMPANY_KEY, O_LOGGING,
-	O_VERBOSE, O_SAVED_TS, O_HOURS, O_FROM, O_ADV_TYPES, O_API_URL,
-	O_API_KEY, O_PORT, O_CA_FILE, O_INSECURE, O_HELP, O_NOPTS
-};
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, O_CONFIG },
@@ -85,42 +77,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Steps of the device half, in order; unneeded ones are skipped. */
-enum step { S_DAG_READ, S_DAG_WRITE, S_CAT_READ, S_CAT_WRITE, S_COMMIT,
-	S_DONE };
-
-struct pa {
-	char			*val[O_NOPTS];	/* flags hold "yes" or "no" */
-	int			 verbose;
-	int			 file_log;
-	int			 rc;
-	char			 err[1024];
-	int64_t			 start_ms;
-	int64_t			 lookback;	/* seconds */
-
-	struct conf		 conf;
-	struct conf_feed	 feeds[2];	/* ip, url */
-	struct allowlist	*al;
-	struct event_base	*base;
-	struct curlev		*cv;
-	struct lumu		*lumu;
-	struct store		*store;
-	struct panos		*pan;
-	struct event		*retry;
-	enum step		 step;
-	int			 commit_tries;
-
-	struct panos_list	 ips, have_ips, add_ips, del_ips;
-	struct panos_list	 urls, have_urls, add_urls;
-	int			 cat_exists;
-	enum panos_cat_mode	 cat_mode;
-};
-
-static void	pa_next(struct pa *);
-
 /* Records why the run failed (the first reason wins). */
-static void __attribute__((__format__(printf, 3, 4)))
-fail(struct pa *pa, int rc, const char *fmt, ...)
+void __attribute__((__format__(printf, 3, 4)))
+paloalto_fail(struct pa *pa, int rc, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -132,8 +91,8 @@ fail(struct pa *pa, int rc, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-flag(const struct pa *pa, enum opt o)
+int
+paloalto_flag(const struct pa *pa, enum opt o)
 {
 	return (pa->val[o] != NULL && strcmp(pa->val[o], "yes") == 0);
 }
@@ -185,7 +144,8 @@ conf_line(struct pa *pa, const char *path, int ln, char *line)
 	size_t			 n;
 
 	if ((eq = strchr(line, '=')) == NULL) {
-		fail(pa, 2, "%s:%d: expected option = value", path, ln);
+		paloalto_fail(pa, 2, "%s:%d: expected option = value", path,
+		    ln);
 		return (-1);
 	}
 	*eq = '\0';
@@ -205,7 +165,8 @@ conf_line(struct pa *pa, const char *path, int ln, char *line)
 		if (strcmp(o->name, name) == 0)
 			break;
 	if (o->name == NULL || o->val == O_CONFIG || o->val == O_HELP) {
-		fail(pa, 2, "%s:%d: unknown option %.64s", path, ln, name);
+		paloalto_fail(pa, 2, "%s:%d: unknown option %.64s", path, ln,
+		    name);
 		return (-1);
 	}
 	if (o->has_arg == required_argument) {
@@ -213,7 +174,8 @@ conf_line(struct pa *pa, const char *path, int ln, char *line)
 		return (0);
 	}
 	if ((yn = yesno(v)) == NULL) {
-		fail(pa, 2, "%s:%d: %s takes yes or no", path, ln, o->name);
+		paloalto_fail(pa, 2, "%s:%d: %s takes yes or no", path, ln,
+		    o->name);
 		return (-1);
 	}
 	if (o->val == O_VERBOSE && pa->val[O_VERBOSE] == NULL)
@@ -231,7 +193,7 @@ read_config(struct pa *pa, const char *path)
 	int	 ln = 0, rv = 0;
 
 	if (file_read_all(path, PA_CONF_MAX, &data, &len) == -1) {
-		fail(pa, 2, "%s: %s", path, strerror(errno));
+		paloalto_fail(pa, 2, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
 	for (line = data; line != NULL && rv == 0; line = next) {
@@ -286,13 +248,14 @@ parse_args(struct pa *pa, int argc, char **argv)
 		else if (ch > O_NONE && ch < O_NOPTS)
 			set_opt(pa, ch, optarg != NULL ? optarg : "yes", 0);
 		else {
-			fail(pa, 2, "unknown option or missing value: %.64s "
-			    "(see --help)", argv[optind - 1]);
+			paloalto_fail(pa, 2, "unknown option or missing value: "
+			    "%.64s (see --help)", argv[optind - 1]);
 			return (-1);
 		}
 	}
 	if (optind < argc) {
-		fail(pa, 2, "unexpected argument: %.64s", argv[optind]);
+		paloalto_fail(pa, 2, "unexpected argument: %.64s",
+		    argv[optind]);
 		return (-1);
 	}
 	if (pa->val[O_CONFIG] != NULL &&
@@ -365,8 +328,8 @@ saved_timestamp(int64_t now, int64_t *from)
 }
 
 /* How far back to read: --hours, else --from, else -t, else 30 days. */
-static int
-set_window(struct pa *pa)
+int
+paloalto_set_window(struct pa *pa)
 {
 	int64_t	 from = pa->start_ms - (int64_t)PA_DEFAULT_S * 1000;
 	char	*end;
@@ -376,22 +339,22 @@ set_window(struct pa *pa)
 		h = strtol(pa->val[O_HOURS], &end, 10);
 		if (end == pa->val[O_HOURS] || *end != '\0' || h < 1 ||
 		    h > PA_MAX_HOURS) {
-			fail(pa, 2, "--hours takes a whole number from 1 to "
-			    "%d", PA_MAX_HOURS);
+			paloalto_fail(pa, 2, "--hours takes a whole number "
+			    "from 1 to %d", PA_MAX_HOURS);
 			return (-1);
 		}
 		from = pa->start_ms - (int64_t)h * 3600000;
 	} else if (pa->val[O_FROM] != NULL) {
 		if (parse_when(pa->val[O_FROM], &from) == -1) {
-			fail(pa, 2, "--from takes an RFC 3339 time such as "
-			    "2021-05-01T00:00:00.000Z");
+			paloalto_fail(pa, 2, "--from takes an RFC 3339 time "
+			    "such as 2021-05-01T00:00:00.000Z");
 			return (-1);
 		}
 		if (from >= pa->start_ms) {
-			fail(pa, 2, "--from is not in the past");
+			paloalto_fail(pa, 2, "--from is not in the past");
 			return (-1);
 		}
-	} else if (flag(pa, O_SAVED_TS))
+	} else if (paloalto_flag(pa, O_SAVED_TS))
 		saved_timestamp(pa->start_ms, &from);
 	pa->lookback = (pa->start_ms - from + 999) / 1000;
 	if (pa->lookback < 1)
@@ -409,31 +372,34 @@ check_opts(struct pa *pa)
 
 	if ((v = pa->val[O_LOGGING]) != NULL && strcmp(v, "screen") != 0 &&
 	    strcmp(v, "file") != 0)
-		fail(pa, 2, "--logging takes screen or file");
+		paloalto_fail(pa, 2, "--logging takes screen or file");
 	else if (pa->val[O_COMPANY_KEY] == NULL)
-		fail(pa, 2, "--company-key is required");
-	else if (!flag(pa, O_DAG) && !flag(pa, O_CAT))
-		fail(pa, 2, "nothing to do: give --dag and/or "
+		paloalto_fail(pa, 2, "--company-key is required");
+	else if (!paloalto_flag(pa, O_DAG) && !paloalto_flag(pa, O_CAT))
+		paloalto_fail(pa, 2, "nothing to do: give --dag and/or "
 		    "--custom-url-category");
 	else if (pa->val[O_HOSTNAME] == NULL)
-		fail(pa, 2, "--hostname is required");
-	else if (flag(pa, O_DAG) && pa->val[O_TAG] == NULL)
-		fail(pa, 2, "--dag needs --tag");
-	else if (flag(pa, O_CAT) && pa->val[O_CATNAME] == NULL)
-		fail(pa, 2, "--custom-url-category needs "
+		paloalto_fail(pa, 2, "--hostname is required");
+	else if (paloalto_flag(pa, O_DAG) && pa->val[O_TAG] == NULL)
+		paloalto_fail(pa, 2, "--dag needs --tag");
+	else if (paloalto_flag(pa, O_CAT) && pa->val[O_CATNAME] == NULL)
+		paloalto_fail(pa, 2, "--custom-url-category needs "
 		    "--custom-url-category-name");
 	else if (pa->val[O_API_KEY] == NULL && (pa->val[O_USERNAME] == NULL ||
 	    pa->val[O_PASSWORD] == NULL))
-		fail(pa, 2, "give --api-key, or --username and --password");
-	else if (pa->val[O_CA_FILE] != NULL && flag(pa, O_INSECURE))
-		fail(pa, 2, "--ca-file and --insecure exclude each other");
+		paloalto_fail(pa, 2, "give --api-key, or --username and "
+		    "--password");
+	else if (pa->val[O_CA_FILE] != NULL && paloalto_flag(pa, O_INSECURE))
+		paloalto_fail(pa, 2, "--ca-file and --insecure exclude each "
+		    "other");
 	else if ((v = pa->val[O_API_URL]) != NULL &&
 	    strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
-		fail(pa, 2, "--api-url takes an http or https URL");
+		paloalto_fail(pa, 2, "--api-url takes an http or https URL");
 	if (pa->rc == 0 && (v = pa->val[O_PORT]) != NULL) {
 		port = strtol(v, &end, 10);
 		if (end == v || *end != '\0' || port < 1 || port > 65535)
-			fail(pa, 2, "--port takes a number from 1 to 65535");
+			paloalto_fail(pa, 2, "--port takes a number from 1 to "
+			    "65535");
 	}
 	return (pa->rc == 0 ? 0 : -1);
 }
@@ -455,15 +421,15 @@ set_types(struct pa *pa, struct conf_strlist *l)
 	}
 	free(copy);
 	if (l->n == 0) {
-		fail(pa, 2, "--adversary-types lists no type");
+		paloalto_fail(pa, 2, "--adversary-types lists no type");
 		return (-1);
 	}
 	return (0);
 }
 
 /* The in-memory conf: one ip and one url feed, as section 7 says. */
-static int
-build_conf(struct pa *pa)
+int
+paloalto_build_conf(struct pa *pa)
 {
 	struct conf	*c = &pa->conf;
 	int		 i;
@@ -481,355 +447,13 @@ build_conf(struct pa *pa)
 		pa->feeds[i].adversary_types = c->adversary_types;
 		pa->feeds[i].statuses = CONF_ST_OPEN | CONF_ST_CLOSED;
 	}
-	pa->feeds[1].include_subdomains = flag(pa, O_SUBDOMAINS);
-	pa->feeds[1].include_subdirectories = flag(pa, O_SUBDIRS);
+	pa->feeds[1].include_subdomains = paloalto_flag(pa, O_SUBDOMAINS);
+	pa->feeds[1].include_subdirectories = paloalto_flag(pa, O_SUBDIRS);
 	if ((pa->al = allowlist_new(c)) == NULL) {
-		fail(pa, 1, "out of memory");
+		paloalto_fail(pa, 1, "out of memory");
 		return (-1);
 	}
 	return (0);
-}
-
-static void
-lumu_sync(void *arg, struct store *fresh)
-{
-	struct pa	*pa = arg;
-
-	store_free(pa->store);
-	pa->store = fresh;
-	event_base_loopbreak(pa->base);
-}
-
-static void
-lumu_error(void *arg, const char *msg)
-{
-	struct pa	*pa = arg;
-
-	fail(pa, 1, "Lumu: %s", msg);
-	event_base_loopbreak(pa->base);
-}
-
-static void
-lumu_event(void *arg, enum lumu_event ev, const struct lumu_incident *inc)
-{
-}
-
-static void
-lumu_batch(void *arg, const char *offset)
-{
-}
-
-/* The full read of the window; the store stays in pa. */
-static int
-read_lumu(struct pa *pa)
-{
-	struct lumu_params	p = { 0 };
-	struct lumu_callbacks	cb = { .arg = pa, .on_sync = lumu_sync,
-				    .on_event = lumu_event,
-				    .on_batch = lumu_batch,
-				    .on_error = lumu_error };
-
-	p.api_url = pa->val[O_API_URL] != NULL ? pa->val[O_API_URL] :
-	    "https://defender.lumu.io";
-	p.key = pa->val[O_COMPANY_KEY];
-	p.types = (const char *const *)pa->conf.adversary_types.v;
-	p.ntypes = pa->conf.adversary_types.n;
-	p.lookback = pa->lookback;
-	p.updates_wait = 30;
-	p.resync = 86400;
-	p.max_rpm = 40;
-	p.follow_updates = 0;
-	log_info("reading %lld hours of Lumu incidents",
-	    (long long)((pa->lookback + 3599) / 3600));
-	if ((pa->lumu = lumu_new(pa->base, pa->cv, &p, &cb)) == NULL ||
-	    lumu_start(pa->lumu, "") == -1) {
-		fail(pa, 1, "cannot start the Lumu client");
-		return (-1);
-	}
-	event_base_dispatch(pa->base);
-	if (pa->store == NULL) {
-		fail(pa, 1, "Lumu: the read ended without data");
-		return (-1);
-	}
-	log_info("Lumu: %zu incidents, %zu indicators",
-	    store_nincidents(pa->store), store_nindicators(pa->store));
-	return (0);
-}
-
-/* Selects and renders one feed, as the daemon does; its lines to out. */
-static int
-render_one(struct pa *pa, struct conf_feed *f, struct panos_list *out)
-{
-	struct selection	sel;
-	struct rendered		r;
-	size_t			i, withheld = 0;
-	int			rv;
-
-	if (select_feed(pa->store, &pa->conf, f, pa->al, pa->start_ms,
-	    &sel) == -1)
-		return (-1);
-	rv = render_feed(f, &sel, &r);
-	select_free(&sel);
-	if (rv == -1)
-		return (-1);
-	for (i = 0; i < IOC_NREASONS; i++)
-		withheld += r.drops[i];
-	rv = panos_list_lines(out, r.body, r.len);
-	log_info("%s: %zu indicators, %zu lines, %zu withheld", f->name,
-	    r.entries, r.lines, withheld);
-	render_free(&r);
-	return (rv);
-}
-
-/* 1 when a device error reads like a lock or a commit under way. */
-static int
-retryable(const char *err)
-{
-	return (strcasestr(err, "lock") != NULL ||
-	    strcasestr(err, "in progress") != NULL ||
-	    strcasestr(err, "busy") != NULL);
-}
-
-static void
-on_retry(evutil_socket_t fd, short what, void *arg)
-{
-	pa_next(arg);
-}
-
-/* One device step ended; a refused commit may be tried again. */
-static void
-on_step(void *arg, const char *err)
-{
-	struct pa	*pa = arg;
-	struct timeval	 tv = { 0, 0 };
-
-	if (err != NULL && pa->step == S_COMMIT && retryable(err) &&
-	    ++pa->commit_tries < PA_COMMIT_TRIES) {
-		tv.tv_sec = 1 << (pa->commit_tries - 1);
-		log_warnx("%s; trying again in %ld s", err, (long)tv.tv_sec);
-		evtimer_add(pa->retry, &tv);
-		return;
-	}
-	if (err != NULL) {
-		fail(pa, 1, "%s", err);
-		event_base_loopbreak(pa->base);
-		return;
-	}
-	if (pa->step == S_DAG_WRITE)
-		log_info("tag %s: %zu added, %zu removed", pa->val[O_TAG],
-		    pa->add_ips.n, pa->del_ips.n);
-	else if (pa->step == S_CAT_WRITE)
-		log_info("category %s: %s, %zu members sent",
-		    pa->val[O_CATNAME], pa->cat_mode == PANOS_CAT_CREATE ?
-		    "created" : pa->cat_mode == PANOS_CAT_MERGE ? "added to" :
-		    "replaced", pa->cat_mode == PANOS_CAT_MERGE ?
-		    pa->add_urls.n : pa->urls.n);
-	pa->step++;
-	pa_next(pa);
-}
-
-/* The tag's change: what is missing, and with --overwrite-dag extras. */
-static int
-dag_write(struct pa *pa)
-{
-	if (panos_list_diff(&pa->ips, &pa->have_ips, &pa->add_ips) == -1 ||
-	    (flag(pa, O_OVERWRITE_DAG) &&
-	    panos_list_diff(&pa->have_ips, &pa->ips, &pa->del_ips) == -1))
-		return (-1);
-	if (pa->add_ips.n == 0 && pa->del_ips.n == 0) {
-		log_info("tag %s: already as wanted (%zu IPs)",
-		    pa->val[O_TAG], pa->have_ips.n);
-		return (0);
-	}
-	return (panos_dag_update(pa->pan, pa->val[O_TAG], 0, &pa->add_ips,
-	    &pa->del_ips, on_step, pa) == 0 ? 1 : -1);
-}
-
-/* The category's change: create, replace (overwrite) or add. */
-static int
-cat_write(struct pa *pa)
-{
-	const struct panos_list	*send = &pa->urls;
-
-	if (!pa->cat_exists && pa->urls.n == 0) {
-		log_info("category %s does not exist and nothing is to be "
-		    "added", pa->val[O_CATNAME]);
-		return (0);
-	}
-	if (!pa->cat_exists)
-		pa->cat_mode = PANOS_CAT_CREATE;
-	else if (flag(pa, O_OVERWRITE_CAT)) {
-		pa->cat_mode = PANOS_CAT_REPLACE;
-		if (panos_list_same(&pa->urls, &pa->have_urls))
-			send = NULL;
-	} else {
-		pa->cat_mode = PANOS_CAT_MERGE;
-		if (panos_list_diff(&pa->urls, &pa->have_urls,
-		    &pa->add_urls) == -1)
-			return (-1);
-		send = pa->add_urls.n > 0 ? &pa->add_urls : NULL;
-	}
-	if (send == NULL) {
-		log_info("category %s: already as wanted (%zu members)",
-		    pa->val[O_CATNAME], pa->have_urls.n);
-		return (0);
-	}
-	return (panos_cat_write(pa->pan, pa->val[O_CATNAME], send,
-	    pa->cat_mode, on_step, pa) == 0 ? 1 : -1);
-}
-
-/* Starts the current step: 1 started, 0 nothing to do, -1 failed. */
-static int
-start_step(struct pa *pa)
-{
-	int	rv = 0;
-
-	switch (pa->step) {
-	case S_DAG_READ:
-		if (flag(pa, O_DAG))
-			rv = panos_dag_read(pa->pan, pa->val[O_TAG],
-			    &pa->have_ips, on_step, pa) == 0 ? 1 : -1;
-		break;
-	case S_DAG_WRITE:
-		if (flag(pa, O_DAG))
-			rv = dag_write(pa);
-		break;
-	case S_CAT_READ:
-		if (flag(pa, O_CAT))
-			rv = panos_cat_read(pa->pan, pa->val[O_CATNAME],
-			    &pa->have_urls, &pa->cat_exists, on_step, pa) == 0 ?
-			    1 : -1;
-		break;
-	case S_CAT_WRITE:
-		if (flag(pa, O_CAT))
-			rv = cat_write(pa);
-		break;
-	case S_COMMIT:
-		if (flag(pa, O_COMMIT))
-			rv = panos_commit(pa->pan, on_step, pa) == 0 ? 1 : -1;
-		break;
-	default:
-		break;
-	}
-	return (rv);
-}
-
-/* Starts the next needed device step, or ends the run. */
-static void
-pa_next(struct pa *pa)
-{
-	int	rv;
-
-	for (; pa->step != S_DONE; pa->step++) {
-		if ((rv = start_step(pa)) == 1)
-			return;
-		if (rv == -1) {
-			fail(pa, 1, "%s: cannot start a request",
-			    panos_name(pa->pan));
-			break;
-		}
-	}
-	event_base_loopbreak(pa->base);
-}
-
-static void
-on_keyed(void *arg, const char *err)
-{
-	struct pa	*pa = arg;
-
-	if (err != NULL)
-		fail(pa, 1, "%s", err);
-	event_base_loopbreak(pa->base);
-}
-
-/*
- * Sets up the device client; with a user, makes the key now, so wrong
- * credentials end the run before Lumu is asked anything.
- */
-static int
-connect_device(struct pa *pa)
-{
-	struct panos_params	pp = { 0 };
-
-	pp.hostname = pa->val[O_HOSTNAME];
-	pp.port = pa->val[O_PORT] != NULL ? atoi(pa->val[O_PORT]) : 443;
-	pp.api_key = pa->val[O_API_KEY];
-	pp.username = pa->val[O_USERNAME];
-	pp.password = pa->val[O_PASSWORD];
-	pp.vsys = pa->val[O_VSYS];
-	pp.ca_file = pa->val[O_CA_FILE];
-	pp.insecure = flag(pa, O_INSECURE);
-	if ((pa->pan = panos_new(pa->base, pa->cv, &pp)) == NULL ||
-	    (pa->retry = evtimer_new(pa->base, on_retry, pa)) == NULL) {
-		fail(pa, 1, "cannot set up the PAN-OS client");
-		return (-1);
-	}
-	if (pa->val[O_API_KEY] != NULL)
-		return (0);
-	if (panos_keygen(pa->pan, on_keyed, pa) == -1) {
-		fail(pa, 1, "%s: cannot start the keygen", pp.hostname);
-		return (-1);
-	}
-	event_base_dispatch(pa->base);
-	return (pa->rc == 0 ? 0 : -1);
-}
-
-/* The device half, on the event loop; 0 when every step succeeded. */
-static int
-push_device(struct pa *pa)
-{
-	pa->step = S_DAG_READ;
-	pa_next(pa);
-	if (pa->rc == 0 && pa->step != S_DONE)
-		event_base_dispatch(pa->base);
-	if (pa->rc == 0 && pa->step != S_DONE)
-		fail(pa, 1, "%s: the run ended early", pa->val[O_HOSTNAME]);
-	return (pa->rc == 0 ? 0 : -1);
-}
-
-/* Records the start of this run for the next -t; only after success. */
-static int
-save_timestamp(struct pa *pa)
-{
-	char	ts[40];
-
-	time_format_iso(pa->start_ms, ts, sizeof(ts) - 1);
-	strcat(ts, "\n");
-	if (file_write_atomic(PA_TIMESTAMP, ts, strlen(ts), 0644) == -1) {
-		fail(pa, 1, "cannot write %s: %s", PA_TIMESTAMP,
-		    strerror(errno));
-		return (-1);
-	}
-	return (0);
-}
-
-/* Everything after the options: Lumu, selection, the device, stamp. */
-static void
-run(struct pa *pa)
-{
-	if (set_window(pa) == -1 || build_conf(pa) == -1)
-		return;
-	if (ioc_init() == -1) {
-		fail(pa, 1, "cannot load the Public Suffix List");
-		return;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	if ((pa->base = event_base_new()) == NULL ||
-	    (pa->cv = curlev_new(pa->base)) == NULL) {
-		fail(pa, 1, "cannot set up the event loop");
-		return;
-	}
-	if (connect_device(pa) == -1 || read_lumu(pa) == -1)
-		return;
-	if ((flag(pa, O_DAG) && render_one(pa, &pa->feeds[0],
-	    &pa->ips) == -1) || (flag(pa, O_CAT) && render_one(pa,
-	    &pa->feeds[1], &pa->urls) == -1)) {
-		fail(pa, 1, "out of memory while selecting indicators");
-		return;
-	}
-	if (push_device(pa) == -1 || save_timestamp(pa) == -1)
-		return;
-	log_info("done");
 }
 
 static void
@@ -877,21 +501,24 @@ paloalto_main(int argc, char **argv)
 		if (pa.val[O_LOGGING] != NULL &&
 		    strcmp(pa.val[O_LOGGING], "file") == 0) {
 			if (log_open_file(PA_LOGFILE) == -1)
-				fail(&pa, 1, "%s: %s", PA_LOGFILE,
+				paloalto_fail(&pa, 1, "%s: %s", PA_LOGFILE,
 				    strerror(errno));
 			pa.file_log = 1;
 		}
 		if (pa.rc == 0) {
-			if (flag(&pa, O_OVERWRITE_DAG) && !flag(&pa, O_DAG))
+			if (paloalto_flag(&pa, O_OVERWRITE_DAG) &&
+			    !paloalto_flag(&pa, O_DAG))
 				log_warnx("--overwrite-dag without --dag: "
 				    "ignored");
-			if (flag(&pa, O_COMMIT) && pa.val[O_USERNAME] == NULL)
+			if (paloalto_flag(&pa, O_COMMIT) &&
+			    pa.val[O_USERNAME] == NULL)
 				log_warnx("--commit without --username commits "
 				    "every admin's pending changes");
-			if (flag(&pa, O_OVERWRITE_CAT) && !flag(&pa, O_CAT))
+			if (paloalto_flag(&pa, O_OVERWRITE_CAT) &&
+			    !paloalto_flag(&pa, O_CAT))
 				log_warnx("--overwrite-category without "
 				    "--custom-url-category: ignored");
-			run(&pa);
+			paloalto_run(&pa);
 		}
 	}
 	if (pa.rc != 0) {
