@@ -48,12 +48,13 @@ add_name(struct allowlist *al, const char *name)
 	size_t		 len = strlen(name);
 
 	if ((k = keep(al, name, len)) == NULL ||
-	    hmap_put(&al->names, k, len, (void *)1) == -1)
+	    hmap_put(&al->names, k, len, (void *)(uintptr_t)k) == -1)
 		return (-1);
 	for (dot = strchr(name, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
 		len = strlen(dot + 1);
 		if ((k = keep(al, dot + 1, len)) == NULL ||
-		    hmap_put(&al->parents, k, len, (void *)1) == -1)
+		    hmap_put(&al->parents, k, len,
+		    (void *)(uintptr_t)k) == -1)
 			return (-1);
 	}
 	return (0);

@@ -102,7 +102,9 @@ lines_removed(const char *old, size_t oldlen, const char *new, size_t newlen)
 
 	for (p = new, end = new + newlen; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
-		if (hmap_put(&set, p, (size_t)(nl - p), (void *)1) == -1) {
+		/* Each line is its own key and value. */
+		if (hmap_put(&set, p, (size_t)(nl - p),
+		    (void *)(uintptr_t)p) == -1) {
 			hmap_free(&set);
 			return (0);	/* no memory: do not hold anything */
 		}

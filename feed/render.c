@@ -1,9 +1,12 @@
 /*
  * render.c: selection to bytes.  IP feeds sort by address (IPv4, then
  * IPv6); name and URL feeds sort their final lines bytewise, expansions
- * included, and drop repeated lines.  Every line is first copied, in
- * selection order, into one text buffer: the sort (sortkey.c) and the
- * output then read that buffer rather than values spread over the store.
+ * included, and drop repeated lines.  Every name or URL line is first
+ * copied, in selection order, into one text buffer: the sort (sortkey.c)
+ * and the output then read that buffer rather than values spread over the
+ * store.  IP lines sort by fixed keys, so the output reads each value in
+ * the store, once.  A render frees the selection's items (not its drops)
+ * once its lines are built, before the sort needs memory of its own.
  */
 #include <endian.h>
 #include <stdint.h>
@@ -35,12 +38,31 @@
 		    (sel)->items[(i) + RENDER_AHEAD / 2].ind->value);	\
 } while (0)
 
-/* Lines being built: "LINE\n" text, one sort item per line. */
+/*
+ * Lines being built: one sort item per line, and "LINE\n" text where the
+ * lines are not in the store already.
+ */
 struct lines {
 	struct buf	 text;
 	struct sortkey	*keys;
 	size_t		 n, cap;
+	size_t		 bytes;		/* of every line, LF included */
 };
+
+/*
+ * Sizes the items of l for the n lines to come, so that they are not
+ * grown by doubling, with a copy and a spare half; -1 on failure.
+ */
+static int
+lines_reserve(struct lines *l, size_t n)
+{
+	if (n == 0)
+		return (0);
+	if ((l->keys = reallocarray(NULL, n, sizeof(*l->keys))) == NULL)
+		return (-1);
+	l->cap = n;
+	return (0);
+}
 
 /*
  * Appends the line pre + v[0..vlen) + post and its item.  The item's s is
@@ -62,6 +84,7 @@ lines_add(struct lines *l, const char *pre, size_t plen, const char *v,
 	}
 	if (buf_reserve(&l->text, len + 1) == -1)
 		return (-1);
+	l->bytes += len + 1;
 	p = l->text.data + l->text.len;
 	memcpy(p, pre, plen);
 	memcpy(p + plen, v, vlen);
@@ -75,21 +98,17 @@ lines_add(struct lines *l, const char *pre, size_t plen, const char *v,
 }
 
 /*
- * Points each item at its line, now that text is complete; lines lie in
- * item order, one after the other.  Text items also load their keys.
+ * Points each item at its line and loads its key, now that text is
+ * complete; lines lie in item order, one after the other.
  */
 static void
-lines_done(struct lines *l, int text)
+lines_done(struct lines *l)
 {
 	const char	*p = l->text.data;
 	size_t		 i;
 
 	for (i = 0; i < l->n; i++) {
-		if (text)
-			sortkey_text(&l->keys[i], p, l->keys[i].len,
-			    l->keys[i].aux);
-		else
-			l->keys[i].s = p;
+		sortkey_text(&l->keys[i], p, l->keys[i].len, l->keys[i].aux);
 		p += l->keys[i].len + 1;
 	}
 }
@@ -165,10 +184,9 @@ lines_out(const struct lines *l, struct buf *out, size_t *nlines)
 	char			*p;
 	size_t			 i;
 
-	if (buf_reserve(out, l->text.len) == -1)
+	if (buf_reserve(out, l->bytes) == -1)
 		return (-1);
 	p = out->data + out->len;
-	*nlines = 0;
 	for (i = 0; i < l->n; i++) {
 		if (i + RENDER_AHEAD < l->n)
 			__builtin_prefetch(l->keys[i + RENDER_AHEAD].s);
@@ -177,7 +195,9 @@ lines_out(const struct lines *l, struct buf *out, size_t *nlines)
 		if (prev != NULL && prev->len == k->len &&
 		    memcmp(prev->s, k->s, k->len) == 0)
 			continue;
-		memcpy(p, k->s, k->len + 1);	/* with its LF */
+		/* IP lines point into the store, which has no LF there. */
+		memcpy(p, k->s, k->len);
+		p[k->len] = '\n';
 		p += k->len + 1;
 		prev = k;
 		(*nlines)++;
@@ -187,75 +207,182 @@ lines_out(const struct lines *l, struct buf *out, size_t *nlines)
 	return (0);
 }
 
-/*
- * An address as a fixed key: IPv4 in the top 4 bytes, IPv6 all 16; aux
- * is the family (0 IPv4, 1 IPv6), which partition_v4() puts first.
- */
+/* An IPv6 address as a fixed key: its 16 bytes, big-endian. */
 static void
-address_key(struct sortkey *k, const struct store_indicator *ind)
+v6_key(struct sortkey *k, const struct store_indicator *ind)
 {
 	uint64_t	v;
 
-	k->aux = ind->kind == IOC_IPV6;
-	if (k->aux) {
-		memcpy(&v, ind->addr, sizeof(v));
-		k->hi = be64toh(v);
-		memcpy(&v, ind->addr + 8, sizeof(v));
-		k->lo = be64toh(v);
-	} else {
-		k->hi = (uint64_t)ind->addr[0] << 56 |
-		    (uint64_t)ind->addr[1] << 48 |
-		    (uint64_t)ind->addr[2] << 40 | (uint64_t)ind->addr[3] << 32;
-		k->lo = 0;
-	}
+	memcpy(&v, ind->addr, sizeof(v));
+	k->hi = be64toh(v);
+	memcpy(&v, ind->addr + 8, sizeof(v));
+	k->lo = be64toh(v);
+	k->aux = 0;
 }
 
-/* Moves IPv4 items before IPv6 ones; returns how many are IPv4. */
-static size_t
-partition_v4(struct sortkey *k, size_t n)
+/* IPv4 address a as the top 32 bits of a v4lines key. */
+static uint64_t
+v4_key(const uint8_t *a)
 {
-	struct sortkey	t;
-	size_t		i = 0, j = n;
-
-	for (;;) {
-		while (i < j && k[i].aux == 0)
-			i++;
-		while (i < j && k[j - 1].aux != 0)
-			j--;
-		if (i >= j)
-			return (i);
-		t = k[i];
-		k[i] = k[j - 1];
-		k[j - 1] = t;
-	}
+	return ((uint64_t)a[0] << 56 | (uint64_t)a[1] << 48 |
+	    (uint64_t)a[2] << 40 | (uint64_t)a[3] << 32);
 }
 
-/* IP feed: canonical addresses in numeric order, IPv4 first. */
+/*
+ * The selection's items once every line is built from them: freed before
+ * the sort, the largest allocation of a render, needs its memory.  The
+ * drops stay.
+ */
+static void
+items_spent(struct selection *sel)
+{
+	free(sel->items);
+	sel->items = NULL;
+	sel->nitems = sel->capitems = 0;
+}
+
+/*
+ * The IPv4 lines of an IP feed, 16 bytes each where a sort item takes 32
+ * (and as much again while it sorts): most of an IP feed is IPv4.
+ */
+struct v4lines {
+	const struct store_indicator	**inds;
+	uint64_t			 *keys;	/* address << 32 | index */
+	uint64_t			 *tmp;	/* the sort's other half */
+	size_t				  n;
+};
+
+/* Sorts v by address: four stable passes, one per address byte. */
+static void
+v4_sort(struct v4lines *v)
+{
+	uint64_t	*a = v->keys, *b = v->tmp, *t;
+	size_t		 count[256], i, sum, c;
+	int		 shift;
+
+	for (shift = 32; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < v->n; i++)
+			count[(a[i] >> shift) & 255]++;
+		for (i = 0, sum = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < v->n; i++)
+			b[count[(a[i] >> shift) & 255]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	/* An even number of passes: the result is back in keys. */
+}
+
+/* The sorted IPv4 lines, each value read from the store once. */
+static int
+v4_out(const struct v4lines *v, size_t bytes, struct buf *out,
+    size_t *nlines)
+{
+	const struct store_indicator	*ind;
+	char				*p;
+	size_t				 i;
+
+	if (buf_reserve(out, bytes) == -1)
+		return (-1);
+	p = out->data + out->len;
+	for (i = 0; i < v->n; i++) {
+		if (i + RENDER_AHEAD < v->n)
+			__builtin_prefetch(v->inds[(uint32_t)v->keys[i +
+			    RENDER_AHEAD]]);
+		/* The store holds each address once: no repeats here. */
+		ind = v->inds[(uint32_t)v->keys[i]];
+		memcpy(p, ind->value, ind->len);
+		p[ind->len] = '\n';
+		p += (size_t)ind->len + 1;
+	}
+	out->len = (size_t)(p - out->data);
+	out->data[out->len] = '\0';
+	*nlines += v->n;
+	return (0);
+}
+
+static void
+v4_free(struct v4lines *v)
+{
+	free(v->inds);
+	free(v->keys);
+	free(v->tmp);
+	memset(v, 0, sizeof(*v));
+}
+
+/*
+ * IP feed: canonical addresses in numeric order, IPv4 first.  The sorts
+ * read only fixed keys, so each line is the value in the store itself,
+ * copied once, in order, into the body.
+ */
 static int
 render_ip(struct selection *sel, struct buf *out, size_t *nlines)
 {
 	const struct store_indicator	*ind;
+	struct v4lines			 v = { 0 };
 	struct lines			 l = { 0 };
-	size_t				 i, n4;
+	size_t				 i, v4bytes = 0, n = sel->nitems;
 	int				 rv = -1;
 
-	for (i = 0; i < sel->nitems; i++) {
+	if (sel->nv4 > 0 && ((v.inds = reallocarray(NULL, sel->nv4,
+	    sizeof(*v.inds))) == NULL || (v.keys = reallocarray(NULL,
+	    sel->nv4, sizeof(*v.keys))) == NULL))
+		goto out;
+	if (lines_reserve(&l, n - sel->nv4) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
 		PREFETCH_AHEAD(sel, i);
 		ind = sel->items[i].ind;
-		if (lines_add(&l, "", 0, ind->value, ind->len, "", 0) == -1)
+		/* Sized by select_feed()'s count: never write past it. */
+		if (ind->kind == IOC_IPV4 ? v.n == sel->nv4 : l.n == l.cap)
 			goto out;
-		address_key(&l.keys[l.n - 1], ind);
+		if (ind->kind == IOC_IPV4) {
+			/* Indicators are fewer than 2^32: v.n fits. */
+			v.keys[v.n] = v4_key(ind->addr) | v.n;
+			v.inds[v.n++] = ind;
+			v4bytes += (size_t)ind->len + 1;
+			continue;
+		}
+		v6_key(&l.keys[l.n], ind);
+		l.keys[l.n].s = ind->value;
+		l.keys[l.n].len = ind->len;
+		l.bytes += (size_t)ind->len + 1;
+		l.n++;
 	}
-	lines_done(&l, 0);
-	n4 = partition_v4(l.keys, l.n);
-	if (sortkey_sort(l.keys, n4, SORTKEY_FIXED) == -1 ||
-	    sortkey_sort(l.keys + n4, l.n - n4, SORTKEY_FIXED) == -1 ||
+	items_spent(sel);
+	if (v.n > 0 && (v.tmp = reallocarray(NULL, v.n,
+	    sizeof(*v.tmp))) == NULL)
+		goto out;
+	v4_sort(&v);
+	free(v.tmp);
+	v.tmp = NULL;
+	if (v4_out(&v, v4bytes, out, nlines) == -1)
+		goto out;
+	v4_free(&v);
+	if (sortkey_sort(l.keys, l.n, SORTKEY_FIXED) == -1 ||
 	    lines_out(&l, out, nlines) == -1)
 		goto out;
 	rv = 0;
  out:
+	v4_free(&v);
 	lines_free(&l);
 	return (rv);
+}
+
+/* The most lines one indicator gives in a name or URL feed. */
+static size_t
+lines_per_item(const struct conf_feed *f)
+{
+	size_t	n = f->include_subdomains ? 2 : 1;
+
+	if (f->type == FEED_URL && f->include_subdirectories)
+		n *= 2;
+	return (n);
 }
 
 /* Domain and URL feeds: all lines, sorted bytewise, repeats dropped. */
@@ -267,6 +394,10 @@ render_names(const struct conf_feed *f, struct selection *sel,
 	size_t		 i;
 	int		 rv = -1;
 
+	/* Never more than this; pages of it left unwritten cost nothing. */
+	if (sel->nitems > SIZE_MAX / 4 ||
+	    lines_reserve(&l, sel->nitems * lines_per_item(f)) == -1)
+		goto out;
 	for (i = 0; i < sel->nitems; i++) {
 		PREFETCH_AHEAD(sel, i);
 		if ((f->type == FEED_DOMAIN ? domain_lines(&l, sel, f,
@@ -274,7 +405,8 @@ render_names(const struct conf_feed *f, struct selection *sel,
 		    &sel->items[i])) == -1)
 			goto out;
 	}
-	lines_done(&l, 1);
+	items_spent(sel);
+	lines_done(&l);
 	if (sortkey_sort(l.keys, l.n, SORTKEY_TEXT) == -1 ||
 	    lines_out(&l, out, nlines) == -1)
 		goto out;
@@ -298,7 +430,7 @@ drops_out(const struct lines *l, struct rendered *r, struct buf *out)
 		if ((nlen[i] = strlen(name[i])) > longest)
 			longest = nlen[i];
 	}
-	if (buf_reserve(out, l->text.len + l->n * (longest + 1)) == -1)
+	if (buf_reserve(out, l->bytes + l->n * (longest + 1)) == -1)
 		return (-1);
 	p = out->data;
 	for (i = 0; i < l->n; i++) {
@@ -339,7 +471,7 @@ render_drops(struct selection *sel, struct rendered *r)
 			goto fail;
 		l.keys[l.n - 1].aux = sel->drops[i].reason;
 	}
-	lines_done(&l, 1);
+	lines_done(&l);
 	if (sortkey_sort(l.keys, l.n, SORTKEY_TEXT) == -1 ||
 	    drops_out(&l, r, &out) == -1)
 		goto fail;
@@ -357,6 +489,7 @@ render_feed(const struct conf_feed *f, struct selection *sel,
     struct rendered *r)
 {
 	struct buf	out = { 0 };
+	size_t		entries = sel->nitems;
 	int		rv;
 
 	memset(r, 0, sizeof(*r));
@@ -370,7 +503,7 @@ render_feed(const struct conf_feed *f, struct selection *sel,
 		render_free(r);
 		return (-1);
 	}
-	r->entries = sel->nitems;
+	r->entries = entries;
 	r->body = buf_release(&out, &r->len);
 	return (0);
 }

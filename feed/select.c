@@ -11,6 +11,28 @@
 #include "allowlist.h"
 #include "select.h"
 
+/* Shrinks the items to those selected. */
+static void
+items_fit(struct selection *sel)
+{
+	struct sel_item	*n;
+
+	if (sel->nitems == 0) {
+		free(sel->items);
+		sel->items = NULL;
+		sel->capitems = 0;
+		return;
+	}
+	if (sel->nitems == sel->capitems)
+		return;
+	/* A failure to shrink keeps the larger array, which still works. */
+	if ((n = reallocarray(sel->items, sel->nitems,
+	    sizeof(*n))) != NULL) {
+		sel->items = n;
+		sel->capitems = sel->nitems;
+	}
+}
+
 /* Growable arrays of the selection. */
 static int
 add_item(struct selection *sel, const struct sel_item *it)
@@ -26,6 +48,7 @@ add_item(struct selection *sel, const struct sel_item *it)
 		sel->capitems = cap;
 	}
 	sel->items[sel->nitems++] = *it;
+	sel->nv4 += it->ind->kind == IOC_IPV4;
 	return (0);
 }
 
@@ -101,12 +124,13 @@ static int
 decide(const struct store_indicator *ind, uint64_t mask, int64_t cutoff,
     unsigned statuses, int64_t *lastp)
 {
+	struct store_incident *const	*incs = store_indicator_incs(ind);
 	const struct store_incident	*inc, *best = NULL;
 	int64_t				 last = INT64_MIN;
 	size_t				 i;
 
 	for (i = 0; i < ind->ninc; i++) {
-		inc = ind->incs[i];
+		inc = incs[i];
 		if (inc->last_contact < cutoff || (inc->types & mask) == 0)
 			continue;
 		if (best == NULL || newer(inc, best))
@@ -187,10 +211,12 @@ cap_entries(struct selection *sel, size_t max)
 	if (max == 0 || sel->nitems <= max)
 		return (0);
 	qsort(sel->items, sel->nitems, sizeof(*sel->items), by_recency);
-	for (i = max; i < sel->nitems; i++)
+	for (i = max; i < sel->nitems; i++) {
 		if (select_add_drop(sel, sel->items[i].ind->value,
 		    IOC_TRUNCATED) == -1)
 			return (-1);
+		sel->nv4 -= sel->items[i].ind->kind == IOC_IPV4;
+	}
 	sel->nitems = max;
 	return (0);
 }
@@ -208,6 +234,15 @@ select_feed(const struct store *st, const struct conf *conf,
 	size_t				 i, n = store_nindicators(st);
 
 	memset(sel, 0, sizeof(*sel));
+	/*
+	 * Room for every indicator at once: doubling would copy the array
+	 * and leave half of it spare, and pages never written cost no
+	 * memory.  items_fit() gives the rest back.
+	 */
+	if (n > 0 && (sel->items = reallocarray(NULL, n,
+	    sizeof(*sel->items))) == NULL)
+		return (-1);
+	sel->capitems = n;
 	for (i = 0; i < n; i++) {
 		ind = store_indicator_at(st, i);
 		if (!kind_fits(f->type, ind->kind) ||
@@ -229,6 +264,7 @@ select_feed(const struct store *st, const struct conf *conf,
 		if (add_item(sel, &it) == -1)
 			goto fail;
 	}
+	items_fit(sel);
 	if (cap_entries(sel, f->max_entries) == -1)
 		goto fail;
 	return (0);

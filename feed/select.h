@@ -30,6 +30,7 @@ struct selection {
 	struct sel_item	*items;		/* published, in no set order */
 	size_t		 nitems;
 	size_t		 capitems;
+	size_t		 nv4;		/* items that are IPv4 addresses */
 	struct sel_drop	*drops;
 	size_t		 ndrops;
 	size_t		 capdrops;

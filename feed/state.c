@@ -71,10 +71,10 @@ put_incident(struct buf *b, const struct store_incident *inc)
 	if (buf_printf(b, "I\t%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64
 	    "\t%d\t%" PRIx64 "\t%zu\t%zu\n", inc->id, inc->timestamp,
 	    inc->status_ts, inc->last_contact, (int)inc->status, inc->types,
-	    inc->ntriggers, inc->ninds) == -1)
+	    (size_t)inc->ntriggers, (size_t)inc->ninds) == -1)
 		return (-1);
 	for (i = 0; i < inc->ninds; i++) {
-		v = inc->inds[i];
+		v = store_incident_inds(inc)[i];
 		if (buf_printf(b, "V\t%d\t%d\t%d\t%d\t%d\t", v->kind,
 		    v->reason, v->host_family, v->host_only, v->hostlen) == -1)
 			return (-1);

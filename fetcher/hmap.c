@@ -1,5 +1,5 @@
 /*
- * hmap.c: open-addressing hash map with borrowed string keys.
+ * hmap.c: open-addressing hash map whose values hold their keys.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +30,37 @@ home_of(uint64_t h, size_t mask)
 	return ((size_t)(h >> 16) & mask);
 }
 
+/* The key a value holds. */
+static const char *
+key_of(const struct hmap *m, const void *val)
+{
+	return ((const char *)val + m->koff);
+}
+
 /* Finds the slot holding key, or the empty slot where it would go. */
 static size_t
 find_slot(const struct hmap *m, const char *key, size_t len, uint64_t h)
 {
 	size_t	mask = m->cap - 1, i = home_of(h, mask);
 
-	while (m->slots[i].key != NULL) {
+	while (m->slots[i].val != NULL) {
+		/* Equal words mean equal lengths: only then read the key. */
 		if (m->slots[i].hash == h &&
-		    memcmp(m->slots[i].key, key, len) == 0)
+		    memcmp(key_of(m, m->slots[i].val), key, len) == 0)
 			break;
 		i = (i + 1) & mask;
 	}
+	return (i);
+}
+
+/* The empty slot where a key known to be absent goes. */
+static size_t
+free_slot(const struct hmap *m, uint64_t h)
+{
+	size_t	mask = m->cap - 1, i = home_of(h, mask);
+
+	while (m->slots[i].val != NULL)
+		i = (i + 1) & mask;
 	return (i);
 }
 
@@ -53,7 +72,7 @@ hmap_get(const struct hmap *m, const char *key, size_t len)
 	if (m->cap == 0 || len > HMAP_KEY_MAX)
 		return (NULL);
 	i = find_slot(m, key, len, hmap_hash(key, len));
-	return (m->slots[i].key != NULL ? m->slots[i].val : NULL);
+	return (m->slots[i].val);
 }
 
 /* Rehashes into a table of newcap slots. */
@@ -61,18 +80,17 @@ static int
 grow(struct hmap *m, size_t newcap)
 {
 	struct hmap	 nm = { 0 };
-	size_t		 i, j;
+	size_t		 i;
 
 	if ((nm.slots = calloc(newcap, sizeof(*nm.slots))) == NULL)
 		return (-1);
 	nm.cap = newcap;
-	for (i = 0; i < m->cap; i++) {
-		if (m->slots[i].key == NULL)
-			continue;
-		j = find_slot(&nm, m->slots[i].key,
-		    (size_t)(m->slots[i].hash & HMAP_KEY_MAX), m->slots[i].hash);
-		nm.slots[j] = m->slots[i];
-	}
+	nm.koff = m->koff;
+	/* Keys are distinct already: no key is read to move them. */
+	for (i = 0; i < m->cap; i++)
+		if (m->slots[i].val != NULL)
+			nm.slots[free_slot(&nm, m->slots[i].hash)] =
+			    m->slots[i];
 	nm.n = m->n;
 	free(m->slots);
 	*m = nm;
@@ -85,16 +103,15 @@ hmap_put(struct hmap *m, const char *key, size_t len, void *val)
 	uint64_t	h = hmap_hash(key, len);
 	size_t		i;
 
-	if (len > HMAP_KEY_MAX)
+	if (len > HMAP_KEY_MAX || val == NULL)
 		return (-1);
 	if ((m->n + 1) * 4 > m->cap * 3 &&
 	    grow(m, m->cap ? m->cap * 2 : 16) == -1)
 		return (-1);
 	i = find_slot(m, key, len, h);
-	if (m->slots[i].key == NULL)
+	if (m->slots[i].val == NULL)
 		m->n++;
 	m->slots[i].hash = h;
-	m->slots[i].key = key;
 	m->slots[i].val = val;
 	return (0);
 }
@@ -109,11 +126,10 @@ hmap_del(struct hmap *m, const char *key, size_t len)
 		return (NULL);
 	mask = m->cap - 1;
 	i = find_slot(m, key, len, hmap_hash(key, len));
-	if (m->slots[i].key == NULL)
+	if ((val = m->slots[i].val) == NULL)
 		return (NULL);
-	val = m->slots[i].val;
 	/* Backward shift: pull later entries of the run into the hole. */
-	for (j = (i + 1) & mask; m->slots[j].key != NULL; j = (j + 1) & mask) {
+	for (j = (i + 1) & mask; m->slots[j].val != NULL; j = (j + 1) & mask) {
 		home = home_of(m->slots[j].hash, mask);
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			m->slots[i] = m->slots[j];
@@ -129,5 +145,6 @@ void
 hmap_free(struct hmap *m)
 {
 	free(m->slots);
-	memset(m, 0, sizeof(*m));
+	m->slots = NULL;
+	m->cap = m->n = 0;
 }

@@ -89,12 +89,13 @@ ctx_add(struct lumu *lu, const char *id, int64_t last_contact)
 		lu->ctx_all = na;
 		lu->capctx = nc;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	/* The id lives right after the entry, where the map finds it. */
+	if ((e = calloc(1, sizeof(*e) + strlen(id) + 1)) == NULL)
 		return (NULL);
-	/* The map borrows its key from the entry. */
-	if ((e->id = strdup(id)) == NULL ||
-	    hmap_put(&lu->ctx_by_id, e->id, strlen(e->id), e) == -1) {
-		free(e->id);
+	e->id = (char *)(e + 1);
+	memcpy(e->id, id, strlen(id) + 1);
+	lu->ctx_by_id.koff = sizeof(*e);
+	if (hmap_put(&lu->ctx_by_id, e->id, strlen(e->id), e) == -1) {
 		free(e);
 		return (NULL);
 	}
@@ -124,7 +125,6 @@ ctx_remove(struct lumu *lu, struct ctxent *e)
 	hmap_del(&lu->ctx_by_id, e->id, strlen(e->id));
 	lu->ctx_all[e->slot] = lu->ctx_all[--lu->nctx];
 	lu->ctx_all[e->slot]->slot = e->slot;
-	free(e->id);
 	free(e);
 }
 

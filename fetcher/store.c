@@ -23,8 +23,12 @@ struct store {
 	char			 *types[STORE_MAX_TYPES];
 	int			  ntypes;
 	struct ioc		 *scratch;	/* ioc_parse output, reused */
+	char			 *kbuf;		/* a by-value key to look up */
 	size_t			  bytes;	/* counted, see store.h */
 };
+
+/* Every count of indicators an incident holds fits its ninds. */
+_Static_assert(2 * LUMU_MAX_ADV <= UINT8_MAX, "store_incident.ninds");
 
 /* The process's bounds; stores live on the main thread only. */
 static struct store_limits limits = {
@@ -40,10 +44,15 @@ store_new(void)
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return (NULL);
-	if ((st->scratch = malloc(sizeof(*st->scratch))) == NULL) {
+	if ((st->scratch = malloc(sizeof(*st->scratch))) == NULL ||
+	    (st->kbuf = malloc(IOC_VALUE_MAX + 1)) == NULL) {
+		free(st->scratch);
 		free(st);
 		return (NULL);
 	}
+	/* Both maps read their keys right after the record. */
+	st->by_id.koff = sizeof(struct store_incident);
+	st->by_value.koff = sizeof(struct store_indicator);
 	return (st);
 }
 
@@ -116,12 +125,12 @@ dense_add(void ***arr, size_t *n, size_t *cap, void *p)
 	return (0);
 }
 
-/* The hash key of an indicator: its kind byte, then its value. */
+/* The hash key of a store's indicator: its kind digit, then its value. */
 static const char *
 ind_key(const struct store_indicator *ind, size_t *lenp)
 {
 	*lenp = (size_t)ind->len + 1;
-	return (ind->value - 1);
+	return ((const char *)(ind + 1));
 }
 
 /* Finds or creates the indicator for a parsed value. */
@@ -132,18 +141,15 @@ indicator_get(struct store *st, const struct ioc *io)
 	char			*kv;
 	size_t			 klen = io->len + 1;
 
-	if ((kv = malloc(klen + 1)) == NULL)
-		return (NULL);
-	kv[0] = (char)('0' + io->kind);
-	memcpy(kv + 1, io->value, io->len + 1);
-	if ((ind = hmap_get(&st->by_value, kv, klen)) != NULL) {
-		free(kv);
+	st->kbuf[0] = (char)('0' + io->kind);
+	memcpy(st->kbuf + 1, io->value, io->len);
+	if ((ind = hmap_get(&st->by_value, st->kbuf, klen)) != NULL)
 		return (ind);
-	}
-	if ((ind = calloc(1, sizeof(*ind))) == NULL) {
-		free(kv);
+	/* One allocation: the record, then its key with a NUL. */
+	if ((ind = calloc(1, sizeof(*ind) + klen + 1)) == NULL)
 		return (NULL);
-	}
+	kv = (char *)(ind + 1);
+	memcpy(kv, st->kbuf, klen);
 	ind->value = kv + 1;
 	ind->len = (uint16_t)io->len;
 	ind->kind = (uint8_t)io->kind;
@@ -156,7 +162,6 @@ indicator_get(struct store *st, const struct ioc *io)
 	if (hmap_put(&st->by_value, kv, klen, ind) == -1 ||
 	    dense_add((void ***)&st->inds, &st->nind, &st->capind, ind) == -1) {
 		hmap_del(&st->by_value, kv, klen);
-		free(kv);
 		free(ind);
 		return (NULL);
 	}
@@ -175,56 +180,91 @@ indicator_free(struct store *st, struct store_indicator *ind)
 	st->bytes -= ind->len + STORE_COST_INDICATOR;
 	st->inds[ind->slot] = st->inds[--st->nind];
 	st->inds[ind->slot]->slot = ind->slot;
-	if (ind->incs != &ind->inc1)
-		free(ind->incs);
-	free(ind->value - 1);
+	if (ind->cap > 1)
+		free(ind->u.incs);
 	free(ind);
+}
+
+/* The writable arrays behind store_incident_inds() and the like. */
+static struct store_indicator **
+inds_of(struct store_incident *inc)
+{
+	return (inc->ind_array ? inc->u.inds : &inc->u.ind1);
+}
+
+static struct store_incident **
+incs_of(struct store_indicator *ind)
+{
+	return (ind->cap > 1 ? ind->u.incs : &ind->u.inc1);
+}
+
+/* Room for one more incident of ind; -1 on allocation failure. */
+static int
+incs_grow(struct store_indicator *ind)
+{
+	struct store_incident	**ni;
+	uint32_t		  nc = ind->cap * 2;
+
+	if (ind->cap == 0) {
+		ind->cap = 1;	/* u.inc1 */
+		return (0);
+	}
+	if (ind->ninc < ind->cap)
+		return (0);
+	if (ind->cap == 1) {
+		if ((ni = malloc(nc * sizeof(*ni))) == NULL)
+			return (-1);
+		ni[0] = ind->u.inc1;
+	} else if ((ni = reallocarray(ind->u.incs, nc, sizeof(*ni))) == NULL)
+		return (-1);
+	ind->u.incs = ni;
+	ind->cap = nc;
+	return (0);
+}
+
+/* Room for one more indicator of inc; -1 on allocation failure. */
+static int
+inds_grow(struct store_incident *inc)
+{
+	struct store_indicator	**nd;
+
+	if (inc->ninds == 0)
+		return (0);	/* u.ind1, or an array of two or more */
+	if (!inc->ind_array) {
+		if ((nd = malloc(2 * sizeof(*nd))) == NULL)
+			return (-1);
+		nd[0] = inc->u.ind1;
+		inc->ind_array = 1;
+	} else if ((nd = reallocarray(inc->u.inds, inc->ninds + 1,
+	    sizeof(*nd))) == NULL)
+		return (-1);
+	inc->u.inds = nd;
+	return (0);
 }
 
 /* Links an incident and an indicator both ways (once). */
 static int
 link_pair(struct store_incident *inc, struct store_indicator *ind)
 {
-	struct store_incident	**ni;
-	struct store_indicator	**nd;
-	size_t			  i;
+	size_t	i;
 
 	for (i = 0; i < inc->ninds; i++)
-		if (inc->inds[i] == ind)
+		if (inds_of(inc)[i] == ind)
 			return (0);	/* "EVIL.com" and "evil.com." */
+	/* Callers stay within 2 * LUMU_MAX_ADV; ninds must not wrap. */
+	if (inc->ninds == UINT8_MAX) {
+		errno = ENOSPC;
+		return (-1);
+	}
 	/*
 	 * Most indicators have one incident and most incidents one
 	 * indicator: the first pointer lives inside the struct, which saves
 	 * an allocation for each.
 	 */
-	if (ind->cap == 0) {
-		ind->incs = &ind->inc1;
-		ind->cap = 1;
-	} else if (ind->ninc == ind->cap) {
-		uint32_t nc = ind->cap * 2;
-
-		ni = ind->incs == &ind->inc1 ? malloc(nc * sizeof(*ni)) :
-		    reallocarray(ind->incs, nc, sizeof(*ni));
-		if (ni == NULL)
-			return (-1);
-		if (ind->incs == &ind->inc1)
-			ni[0] = ind->inc1;
-		ind->incs = ni;
-		ind->cap = nc;
-	}
-	if (inc->inds == NULL)
-		inc->inds = &inc->ind1;
-	else if (inc->ninds >= 1) {
-		nd = inc->inds == &inc->ind1 ? malloc(2 * sizeof(*nd)) :
-		    reallocarray(inc->inds, inc->ninds + 1, sizeof(*nd));
-		if (nd == NULL)
-			return (-1);
-		if (inc->inds == &inc->ind1)
-			nd[0] = inc->ind1;
-		inc->inds = nd;
-	}
-	inc->inds[inc->ninds++] = ind;
-	ind->incs[ind->ninc++] = inc;
+	if (incs_grow(ind) == -1 || inds_grow(inc) == -1)
+		return (-1);
+	inds_of(inc)[inc->ninds++] = ind;
+	incs_of(ind)[ind->ninc++] = inc;
 	return (0);
 }
 
@@ -233,22 +273,24 @@ static void
 unlink_range(struct store *st, struct store_incident *inc, size_t from,
     size_t to)
 {
-	struct store_indicator	*ind;
+	struct store_indicator	*ind, **inds = inds_of(inc);
+	struct store_incident	**incs;
 	size_t			 i, j;
 
 	for (i = from; i < to; i++) {
-		ind = inc->inds[i];
+		ind = inds[i];
+		incs = incs_of(ind);
 		for (j = 0; j < ind->ninc; j++)
-			if (ind->incs[j] == inc) {
-				ind->incs[j] = ind->incs[--ind->ninc];
+			if (incs[j] == inc) {
+				incs[j] = incs[--ind->ninc];
 				break;
 			}
 		if (ind->ninc == 0)
 			indicator_free(st, ind);
 	}
 	if (to < inc->ninds)
-		memmove(inc->inds + from, inc->inds + to,
-		    (inc->ninds - to) * sizeof(*inc->inds));
+		memmove(inds + from, inds + to,
+		    (inc->ninds - to) * sizeof(*inds));
 	inc->ninds -= to - from;
 }
 
@@ -304,7 +346,7 @@ incident_get(struct store *st, const char *id, int *created)
 		return (NULL);
 	inc->id = (char *)(inc + 1);
 	memcpy(inc->id, id, strlen(id) + 1);
-	inc->slot = st->ninc;
+	inc->slot = (uint32_t)st->ninc;
 	if (hmap_put(&st->by_id, inc->id, strlen(inc->id), inc) == -1 ||
 	    dense_add((void ***)&st->incs, &st->ninc, &st->capinc,
 	    inc) == -1) {
@@ -326,8 +368,8 @@ incident_free(struct store *st, struct store_incident *inc)
 	st->bytes -= strlen(inc->id) + STORE_COST_INCIDENT;
 	st->incs[inc->slot] = st->incs[--st->ninc];
 	st->incs[inc->slot]->slot = inc->slot;
-	if (inc->inds != &inc->ind1)
-		free(inc->inds);
+	if (inc->ind_array)
+		free(inc->u.inds);
 	free(inc);
 }
 
@@ -355,21 +397,21 @@ link_values(struct store *st, struct store_incident *inc,
 static void
 rotate_front(struct store_incident *inc, size_t k)
 {
-	struct store_indicator	*t;
+	struct store_indicator	*t, **inds = inds_of(inc);
 	size_t			 i, j;
 
 	/* Three reversals; incidents hold a handful of indicators. */
 	for (i = 0, j = k; i + 1 < j; i++, j--) {
-		t = inc->inds[i]; inc->inds[i] = inc->inds[j - 1];
-		inc->inds[j - 1] = t;
+		t = inds[i]; inds[i] = inds[j - 1];
+		inds[j - 1] = t;
 	}
 	for (i = k, j = inc->ninds; i + 1 < j; i++, j--) {
-		t = inc->inds[i]; inc->inds[i] = inc->inds[j - 1];
-		inc->inds[j - 1] = t;
+		t = inds[i]; inds[i] = inds[j - 1];
+		inds[j - 1] = t;
 	}
 	for (i = 0, j = inc->ninds; i + 1 < j; i++, j--) {
-		t = inc->inds[i]; inc->inds[i] = inc->inds[j - 1];
-		inc->inds[j - 1] = t;
+		t = inds[i]; inds[i] = inds[j - 1];
+		inds[j - 1] = t;
 	}
 }
 
@@ -397,7 +439,7 @@ store_upsert(struct store *st, const struct lumu_incident *li)
 	inc->timestamp = li->timestamp;
 	inc->status_ts = li->status_ts;
 	inc->last_contact = li->last_contact;
-	inc->status = li->status;
+	inc->status = (uint8_t)li->status;
 	inc->types = types;
 	nadv = inc->ninds;	/* the triggers kept */
 	if (link_values(st, inc, li->adversaries, li->nadv) == -1) {
@@ -518,8 +560,8 @@ store_merge_missing(struct store *dst, const struct store *src,
 		    hmap_get(&dst->by_id, s->id, strlen(s->id)) != NULL)
 			continue;
 		if (store_restore(dst, s, (const char *const *)src->types,
-		    (const struct store_indicator *const *)s->inds,
-		    s->ninds) == -1)
+		    (const struct store_indicator *const *)
+		    store_incident_inds(s), s->ninds) == -1)
 			return (-1);
 	}
 	return (0);
@@ -535,7 +577,7 @@ copy_triggers(struct store *st, struct store_incident *inc,
 	size_t			 i, before = inc->ninds;
 
 	for (i = s->ninds - s->ntriggers; i < s->ninds; i++) {
-		const struct store_indicator *si = s->inds[i];
+		const struct store_indicator *si = store_incident_inds(s)[i];
 
 		ioc_from_compact(io, si);
 		if ((ind = indicator_get(st, io)) == NULL ||
@@ -613,5 +655,6 @@ store_free(struct store *st)
 	free(st->incs);
 	free(st->inds);
 	free(st->scratch);
+	free(st->kbuf);
 	free(st);
 }

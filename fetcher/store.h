@@ -61,36 +61,67 @@ struct lumu_incident {
 
 struct store_indicator;
 
+/*
+ * One incident, 56 bytes.  In the store's own records the id follows the
+ * struct in the same allocation (the by-id map reads it there).  Its
+ * indicators, adversaries then triggers: store_incident_inds().
+ */
 struct store_incident {
 	char			 *id;
 	int64_t			  timestamp;
 	int64_t			  status_ts;
 	int64_t			  last_contact;
-	enum inc_status		  status;
 	uint64_t		  types;	/* bits from store_type_bit() */
-	struct store_indicator	**inds;		/* adversaries + triggers */
-	size_t			  ninds;
-	size_t			  ntriggers;	/* the last ntriggers of inds */
-	size_t			  slot;		/* index in the store's array */
-	struct store_indicator	 *ind1;		/* inds while it has one */
+	union {
+		struct store_indicator	**inds;	/* when ind_array */
+		struct store_indicator	 *ind1;	/* until a second one */
+	}			  u;
+	uint32_t		  slot;		/* index in the store's array */
+	uint8_t			  ninds;	/* at most 2 * LUMU_MAX_ADV */
+	uint8_t			  ntriggers;	/* the last ntriggers of inds */
+	uint8_t			  status;	/* enum inc_status */
+	uint8_t			  ind_array;	/* u.inds is allocated */
 };
 
-/* One canonical indicator: the compact part of a struct ioc. */
+/*
+ * One canonical indicator: the compact part of a struct ioc.  In the
+ * store's own records the key follows the struct in the same allocation:
+ * the kind as a digit, the value, a NUL; value points into it.
+ */
 struct store_indicator {
 	char			 *value;	/* canonical, or escaped raw */
+	union {
+		struct store_incident	**incs;	/* when cap > 1 */
+		struct store_incident	 *inc1;	/* while cap is 1 */
+	}			  u;		/* store_indicator_incs() */
+	uint32_t		  ninc;
+	uint32_t		  cap;
 	uint32_t		  slot;		/* index in the store's array */
 	uint16_t		  len;
+	uint16_t		  hostlen;	/* URL: host part of value */
 	uint8_t			  kind;		/* enum ioc_kind */
 	uint8_t			  reason;	/* enum ioc_reason at parse */
 	uint8_t			  host_family;	/* URL with an IPv4 host: 4 */
 	uint8_t			  host_only;	/* URL "host/" */
-	uint16_t		  hostlen;	/* URL: host part of value */
 	uint8_t			  addr[16];
-	struct store_incident	**incs;
-	uint32_t		  ninc;
-	uint32_t		  cap;
-	struct store_incident	 *inc1;		/* incs while cap is 1 */
 };
+
+/*
+ * The indicators of an incident (ninds of them) and the incidents of an
+ * indicator (ninc): the first lives inside the struct until there are
+ * two, which saves an allocation for most of them.
+ */
+static inline struct store_indicator *const *
+store_incident_inds(const struct store_incident *inc)
+{
+	return (inc->ind_array ? inc->u.inds : &inc->u.ind1);
+}
+
+static inline struct store_incident *const *
+store_indicator_incs(const struct store_indicator *ind)
+{
+	return (ind->cap > 1 ? ind->u.incs : &ind->u.inc1);
+}
 
 struct store;
 

@@ -1001,7 +1001,7 @@ store_trigger(const struct store *st, const char *id, const char *want)
 	if (st == NULL || (si = store_incident_find(st, id)) == NULL)
 		return (0);
 	for (i = si->ninds - si->ntriggers; i < si->ninds; i++)
-		if (strstr(si->inds[i]->value, want) != NULL)
+		if (strstr(store_incident_inds(si)[i]->value, want) != NULL)
 			return (1);
 	return (0);
 }
