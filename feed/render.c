@@ -252,32 +252,6 @@ struct v4lines {
 	size_t				  n;
 };
 
-/* Sorts v by address: four stable passes, one per address byte. */
-static void
-v4_sort(struct v4lines *v)
-{
-	uint64_t	*a = v->keys, *b = v->tmp, *t;
-	size_t		 count[256], i, sum, c;
-	int		 shift;
-
-	for (shift = 32; shift < 64; shift += 8) {
-		memset(count, 0, sizeof(count));
-		for (i = 0; i < v->n; i++)
-			count[(a[i] >> shift) & 255]++;
-		for (i = 0, sum = 0; i < 256; i++) {
-			c = count[i];
-			count[i] = sum;
-			sum += c;
-		}
-		for (i = 0; i < v->n; i++)
-			b[count[(a[i] >> shift) & 255]++] = a[i];
-		t = a;
-		a = b;
-		b = t;
-	}
-	/* An even number of passes: the result is back in keys. */
-}
-
 /* The sorted IPv4 lines, each value read from the store once. */
 static int
 v4_out(const struct v4lines *v, size_t bytes, struct buf *out,
@@ -358,7 +332,7 @@ render_ip(struct selection *sel, struct buf *out, size_t *nlines)
 	if (v.n > 0 && (v.tmp = reallocarray(NULL, v.n,
 	    sizeof(*v.tmp))) == NULL)
 		goto out;
-	v4_sort(&v);
+	sortkey_sort_hi32(v.keys, v.tmp, v.n);
 	free(v.tmp);
 	v.tmp = NULL;
 	if (v4_out(&v, v4bytes, out, nlines) == -1)

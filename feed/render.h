@@ -26,8 +26,10 @@ struct rendered {
 };
 
 /*
- * Renders the feed body and the drop report.  Lines that would be too
- * long are added to sel as too-long drops.  -1 on allocation failure.
+ * Renders the feed body and the drop report.  Frees sel's items once the
+ * lines are built (its drops stay; select_free() still frees the rest).
+ * Lines that would be too long are added to sel as too-long drops.  -1
+ * on allocation failure.
  */
 int	render_feed(const struct conf_feed *, struct selection *,
 	    struct rendered *);

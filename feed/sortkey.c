@@ -283,3 +283,32 @@ sortkey_sort(struct sortkey *a, size_t n, enum sortkey_mode mode)
 	free(so.tmp);
 	return (0);
 }
+
+/*
+ * Four stable counting passes, one per byte of the high half: LSD radix
+ * on fixed 32-bit keys needs no comparisons and no recursion.
+ */
+void
+sortkey_sort_hi32(uint64_t *keys, uint64_t *tmp, size_t n)
+{
+	uint64_t	*a = keys, *b = tmp, *t;
+	size_t		 count[256], i, sum, c;
+	int		 shift;
+
+	for (shift = 32; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(a[i] >> shift) & 255]++;
+		for (i = 0, sum = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			b[count[(a[i] >> shift) & 255]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	/* An even number of passes: the result is back in keys. */
+}

@@ -28,5 +28,10 @@ void	sortkey_text(struct sortkey *k, const char *s, size_t len,
 	    uint32_t aux);
 /* Sorts n items in place; -1 on allocation failure (a unchanged). */
 int	sortkey_sort(struct sortkey *a, size_t n, enum sortkey_mode);
+/*
+ * Sorts n keys by their high 32 bits (an IPv4 address over an index in
+ * the low bits), stable; tmp is room for n keys.
+ */
+void	sortkey_sort_hi32(uint64_t *keys, uint64_t *tmp, size_t n);
 
 #endif

@@ -126,6 +126,46 @@ fixed_case(size_t n, unsigned seed)
 	return (rv);
 }
 
+/* By high 32 bits, then (for a stable sort's reference) low 32 bits. */
+static int
+by_hi32(const void *x, const void *y)
+{
+	uint64_t	a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return (a < b ? -1 : a > b);
+}
+
+/*
+ * sortkey_sort_hi32 against qsort: keys whose low halves rise with their
+ * place, as an index does, so the stable order is the numeric one.
+ */
+static int
+hi32_case(size_t n, unsigned seed)
+{
+	uint64_t	*a, *b, *tmp;
+	size_t		 i;
+	int		 rv = 0;
+
+	a = calloc(n + 1, sizeof(*a));
+	b = calloc(n + 1, sizeof(*b));
+	tmp = calloc(n + 1, sizeof(*tmp));
+	if (a == NULL || b == NULL || tmp == NULL)
+		goto out;
+	srand(seed);
+	for (i = 0; i < n; i++)
+		/* Few distinct addresses: many ties the index must order. */
+		a[i] = b[i] = (uint64_t)((unsigned)rand() % 5000 *
+		    2654435761u) << 32 | i;
+	qsort(b, n, sizeof(*b), by_hi32);
+	sortkey_sort_hi32(a, tmp, n);
+	rv = n == 0 || memcmp(a, b, n * sizeof(*a)) == 0;
+ out:
+	free(a);
+	free(b);
+	free(tmp);
+	return (rv);
+}
+
 int
 main(void)
 {
@@ -142,5 +182,7 @@ main(void)
 	OK(text_case(NLINES, 7, 4), "a few lines, each repeated thousands");
 	OK(fixed_case(NLINES, 5), "fixed keys with shared top bytes");
 	OK(fixed_case(0, 6), "no items");
+	OK(hi32_case(NLINES, 7), "IPv4 keys: by address, ties by index");
+	OK(hi32_case(0, 8), "IPv4 keys: none");
 	return (tap_done());
 }
