@@ -169,6 +169,7 @@ struct http_worker {
 	atomic_size_t		 nconns;
 	size_t			 maxconns;
 	struct timeval		 request_tv;	/* http_request_timeout_ms */
+	const struct timeval	*request_ctv;	/* the same, a common timeout */
 	int			 pause_cap;	/* at the connection cap */
 	int			 pause_err;	/* accept failed; timer runs */
 	int			 closed;	/* listeners gone */

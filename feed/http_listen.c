@@ -194,7 +194,7 @@ static void
 conn_arm(struct http_conn *c)
 {
 	c->phase = HTTP_CONN_REQUEST;
-	event_add(c->deadline, &c->w->request_tv);
+	event_add(c->deadline, c->w->request_ctv);
 }
 
 /* Bytes read on a kept-alive idle connection start the next request. */
