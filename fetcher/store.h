@@ -30,11 +30,12 @@ enum inc_status {
 #define STORE_MAX_INDICATORS	2000000
 /*
  * What the store counts against a byte bound: a value's or an id's
- * length plus these, close to what the store really spends on each (its
- * struct, hash slots, array entries, allocator overhead).
+ * length plus these, a little above what the store spends on each (its
+ * 56-byte struct and key in one allocation, a 16-byte hash slot at up to
+ * 3/4 load, an array entry, allocator overhead).
  */
-#define STORE_COST_INDICATOR	250
-#define STORE_COST_INCIDENT	150
+#define STORE_COST_INDICATOR	130
+#define STORE_COST_INCIDENT	120
 
 /* Bounds of a store; 0 bytes means no byte bound. */
 struct store_limits {
