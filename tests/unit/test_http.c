@@ -1281,6 +1281,47 @@ test_deadline(struct site *site)
 	http_free(h);
 }
 
+/*
+ * A one-thread server (no access log) whose ip feed is 400,000 lines,
+ * 5.6 MB: a reply that takes many writes.  *lenp is the feed's length.
+ */
+static struct http *
+big_feed_server(struct conf *c, struct conf_listen *ls,
+    struct conf_feed *feeds, struct site **sitep, size_t *lenp)
+{
+	struct buf	 b = { 0 };
+	char		*big;
+	int		 i;
+
+	for (i = 0; i < 400000; i++)
+		buf_printf(&b, "198.%d.%d.%d\n", i >> 16, (i >> 8) & 255,
+		    i & 255);
+	big = buf_release(&b, lenp);
+	base_conf(c, ls, feeds);
+	c->threads = 1;
+	c->access_log = 0;
+	*sitep = site_new(c);
+	site_feed_publish(site_feed_find(*sitep, "ip"), snap_new(big, *lenp,
+	    NULL, 0, 400000, 400000, NULL, 1700000000));
+	return (http_new(NULL, c, *sitep));
+}
+
+/*
+ * Asks port for /feeds/ip and reads the reply's first bytes into head
+ * (*n1 of them, 0 on failure): the rest is still to come.  The fd.
+ */
+static int
+big_get(int port, char *head, size_t headsz, ssize_t *n1)
+{
+	const char	req[] = "GET /feeds/ip HTTP/1.1\r\nHost: x\r\n\r\n";
+	int		fd = dial("127.0.0.1", port);
+
+	if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
+	    (*n1 = read(fd, head, headsz)) <= 0)
+		*n1 = 0;
+	return (fd);
+}
+
 /* A reply in flight when the server stops is still sent in full. */
 static void
 test_drain(void)
@@ -1293,28 +1334,13 @@ test_drain(void)
 	struct buf		 b = { 0 };
 	struct resp		 r;
 	pthread_t		 t;
-	char			 head[4096], *big, *rest;
+	char			 head[4096], *rest;
 	size_t			 len, got;
 	ssize_t			 n1;
-	int			 fd, i;
-	const char		 req[] = "GET /feeds/ip HTTP/1.1\r\nHost: x\r\n"
-				    "\r\n";
+	int			 fd;
 
-	for (i = 0; i < 400000; i++)
-		buf_printf(&b, "198.%d.%d.%d\n", i >> 16, (i >> 8) & 255,
-		    i & 255);
-	big = buf_release(&b, &len);
-	base_conf(&c, &ls, feeds);
-	c.threads = 1;
-	c.access_log = 0;
-	site = site_new(&c);
-	site_feed_publish(site_feed_find(site, "ip"), snap_new(big, len,
-	    NULL, 0, 400000, 400000, NULL, 1700000000));
-	h = http_new(NULL, &c, site);
-	fd = dial("127.0.0.1", http_port(h));
-	if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
-	    (n1 = read(fd, head, sizeof(head))) <= 0)
-		n1 = 0;
+	h = big_feed_server(&c, &ls, feeds, &site, &len);
+	fd = big_get(http_port(h), head, sizeof(head), &n1);
 	/* The reply is now partly sent; stop the server meanwhile. */
 	pthread_create(&t, NULL, stop_server, h);
 	usleep(200000);
@@ -1713,30 +1739,14 @@ test_reload_inflight(void)
 	struct conf_feed	 feeds[5];
 	struct site		*site;
 	struct http		*h;
-	struct buf		 b = { 0 };
-	char			 head[4096], *big, *rest;
+	char			 head[4096], *rest;
 	size_t			 len, got;
 	ssize_t			 n1;
-	int			 fd, i, a;
-	const char		 req[] = "GET /feeds/ip HTTP/1.1\r\nHost: x\r\n"
-				    "\r\n";
+	int			 fd, a;
 
-	for (i = 0; i < 400000; i++)
-		buf_printf(&b, "198.%d.%d.%d\n", i >> 16, (i >> 8) & 255,
-		    i & 255);
-	big = buf_release(&b, &len);
-	base_conf(&c, &ls, feeds);
-	c.threads = 1;
-	c.access_log = 0;
-	site = site_new(&c);
-	site_feed_publish(site_feed_find(site, "ip"), snap_new(big, len,
-	    NULL, 0, 400000, 400000, NULL, 1700000000));
-	h = http_new(NULL, &c, site);
+	h = big_feed_server(&c, &ls, feeds, &site, &len);
 	a = http_port(h);
-	fd = dial("127.0.0.1", a);
-	if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
-	    (n1 = read(fd, head, sizeof(head))) <= 0)
-		n1 = 0;
+	fd = big_get(a, head, sizeof(head), &n1);
 	nc = c;
 	nls = ls;
 	nc.listens = &nls;
