@@ -1220,6 +1220,20 @@ test_deadline_keepalive(int port)
 	close(fd);
 }
 
+/* A server for c whose request deadline is DEADLINE_MS, or NULL. */
+static struct http *
+deadline_server(struct conf *c, struct site *site)
+{
+	struct http	*h;
+	int		 saved = http_request_timeout_ms;
+
+	/* Read once, as each serving thread is set up. */
+	http_request_timeout_ms = DEADLINE_MS;
+	h = http_new(NULL, c, site);
+	http_request_timeout_ms = saved;
+	return (h);
+}
+
 /*
  * The request deadline, shortened to DEADLINE_MS: a client that dribbles
  * its headers (a byte per 100 ms, which the read timeout alone never
@@ -1235,14 +1249,12 @@ test_deadline(struct site *site)
 	struct http		*h;
 	struct resp		 r;
 	long long		 ms = 0;
-	int			 fd, port, saved = http_request_timeout_ms;
+	int			 fd, port;
 
 	base_conf(&c, &ls, feeds);
 	c.threads = 1;
 	c.access_log = 0;
-	http_request_timeout_ms = DEADLINE_MS;
-	h = http_new(NULL, &c, site);
-	http_request_timeout_ms = saved;
+	h = deadline_server(&c, site);
 	OK(h != NULL, "deadline: server starts");
 	if (h == NULL)
 		return;
@@ -1425,7 +1437,6 @@ test_tls(struct site *site)
 	size_t			 bodylen = 0;
 	long long		 ms = 0;
 	int			 version = 0, i, fd;
-	int			 saved = http_request_timeout_ms;
 
 	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
@@ -1448,9 +1459,7 @@ test_tls(struct site *site)
 	c.tls_certificate = cert;
 	c.tls_key = key;
 	/* Every client here but the stalled one is done in a few ms. */
-	http_request_timeout_ms = DEADLINE_MS;
-	h = http_new(NULL, &c, site);
-	http_request_timeout_ms = saved;
+	h = deadline_server(&c, site);
 	OK(h != NULL, "TLS server starts");
 	if (h == NULL)
 		return;
